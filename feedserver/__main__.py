@@ -1,0 +1,5 @@
+"""``python -m feedserver`` runs the CLI."""
+
+from feedserver.cli import main
+
+main()

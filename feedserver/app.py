@@ -1,0 +1,69 @@
+"""The Flask application factory: config → store → response cache → blueprints → error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from feedserver import config as configuration
+from feedserver.errors import NotFound, QueryError
+from feedserver.refresh import Refresher
+from feedserver.store import Store
+from feedserver.web import feeds, pages
+from feedserver.web.cache import ResponseCache
+from feedserver.web.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``test_config`` keys: FEEDS, DATA (folders), SETTINGS (site setting
+    overrides, e.g. ``{"feeds.gzip": False}``), ENVIRON (instead of os.environ) and
+    BACKGROUND_REFRESH (start the refresher thread; default False)."""
+    test_config = dict(test_config or {})
+    config = configuration.load(
+        test_config.get("FEEDS"),
+        test_config.get("DATA"),
+        environ=test_config.get("ENVIRON"),
+        overrides=test_config.get("SETTINGS"),
+    )
+    app = Flask(__name__, template_folder="web/templates")
+    app.config.update(test_config)
+    store = Store(config.store_path)
+    cache = ResponseCache(int(config.setting("feeds.response_cache_mb") * 1024 * 1024))
+    app.extensions["feedserver"] = Services(config, store, cache)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(feeds.bp)
+    _error_handlers(app)
+    if test_config.get("BACKGROUND_REFRESH"):
+        refresher = Refresher(config, Store(config.store_path))
+        refresher.start()
+        app.extensions["feedserver.refresher"] = refresher
+    return app
+
+
+def _error(status: int, message: str) -> Response:
+    """One error shape: text/plain for feeds and pages, JSON for .json and API routes."""
+    if request.path.endswith(".json") or request.path.startswith("/admin/api/"):
+        response = jsonify({"ok": False, "error": message, "errors": [message], "status": status})
+        response.status_code = status
+        return response
+    return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+def _error_handlers(app: Flask) -> None:
+    @app.errorhandler(QueryError)
+    def bad_query(e: QueryError) -> Response:
+        return _error(400, str(e))
+
+    @app.errorhandler(NotFound)
+    def not_found(e: NotFound) -> Response:
+        return _error(404, str(e))
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Response:
+        return _error(e.code or 500, f"{e.code} {e.name}: {e.description}")

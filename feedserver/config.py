@@ -1,0 +1,426 @@
+"""Configuration: the site and its source definitions, loaded from ``feeds/`` and validated.
+
+Values load in this order, each overriding the one before: the defaults in ``SITE_SETTINGS`` ←
+``feeds/site.toml`` ← ``FEEDSERVER_*`` environment variables ← explicit overrides (CLI flags,
+tests).
+Every problem is reported with its file, key and reason; loading never stops at the first one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from feedserver.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+# Environment variables: name -> (Config attribute, default, help).
+ENVIRONMENT: dict[str, tuple[str, str | None, str]] = {
+    "FEEDSERVER_FEEDS": ("feeds_dir", "./feeds", "folder holding site.toml and sources/"),
+    "FEEDSERVER_DATA": ("data_dir", "./var", "folder for the store, fetched bodies and locks"),
+    "FEEDSERVER_ADMIN_TOKEN": ("admin_token", None, "bearer token of the admin API (unset: off)"),
+}
+
+# Site settings: "section.key" -> (default, help). Top-level keys have no section.
+SITE_SETTINGS: dict[str, tuple[Any, str]] = {
+    "title": ("feedserver", "site title, first part of every feed's name"),
+    "base_url": ("http://127.0.0.1:8000", "public URL of the site, used in subscribe links"),
+    "timezone": ("UTC", "IANA zone of the site: floating times, date windows, X-WR-TIMEZONE"),
+    "feeds.past_days": (30, "default window: days of past events a feed keeps"),
+    "feeds.future_days": (365, "default window: days of future events a feed shows"),
+    "feeds.max_days": (1830, "longest window a from/to query may ask for"),
+    "feeds.refresh_interval": ("1h", "REFRESH-INTERVAL and X-PUBLISHED-TTL hint to clients"),
+    "feeds.cache_max_age": (900, "Cache-Control max-age of feeds, in seconds"),
+    "feeds.gzip": (True, "gzip feeds for clients that send Accept-Encoding: gzip"),
+    "feeds.response_cache_mb": (64, "memory bound of the in-process response cache, in MiB"),
+    "store.horizon_past_days": (400, "occurrences are precomputed from this many days back"),
+    "store.horizon_future_days": (1100, "… up to this many days ahead"),
+    "fetch.connect_timeout": (5.0, "seconds to connect to an upstream"),
+    "fetch.read_timeout": (30.0, "seconds to read an upstream's whole body"),
+    "fetch.max_bytes": (20_000_000, "largest upstream body accepted, in bytes"),
+    "fetch.max_redirects": (5, "redirects followed per fetch"),
+    "fetch.default_refresh": ("1h", "refresh interval of sources that set none"),
+    "fetch.concurrency": (4, "sources fetched at once by a refresh"),
+}
+
+SOURCE_KEYS = {
+    "name": "display name of the source",
+    "kind": "adapter that reads it: see feedserver/sources/",
+    "url": "http(s) URL to fetch (or path)",
+    "path": "file relative to the feeds folder (or url)",
+    "calendar": "slug of the calendar its events belong to",
+    "types": "type slugs every event of the source gets",
+    "categories": "table: upstream CATEGORIES value -> type slug",
+    "timezone": "IANA zone for floating times (default: the site's)",
+    "refresh": "how often to fetch it, e.g. 30m, 6h (default: fetch.default_refresh)",
+    "enabled": "false keeps the definition but stops fetching and serving it",
+}
+
+
+@dataclass(frozen=True)
+class Calendar:
+    slug: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EventType:
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source definition, from ``feeds/sources/<id>.toml``."""
+
+    id: str
+    name: str
+    kind: str
+    calendar: str
+    url: str | None = None
+    path: Path | None = None
+    types: tuple[str, ...] = ()
+    categories: tuple[tuple[str, str], ...] = ()
+    timezone: str | None = None
+    refresh: timedelta = timedelta(hours=1)
+    enabled: bool = True
+    file: Path | None = None
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything feedserver knows before it touches the network or the store."""
+
+    feeds_dir: Path
+    data_dir: Path
+    admin_token: str | None
+    title: str
+    base_url: str
+    timezone: str
+    calendars: tuple[Calendar, ...]
+    types: tuple[EventType, ...]
+    sources: tuple[Source, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    loaded_files: tuple[Path, ...] = ()
+
+    def setting(self, key: str) -> Any:
+        return self.settings[key]
+
+    def calendar(self, slug: str) -> Calendar | None:
+        return next((c for c in self.calendars if c.slug == slug), None)
+
+    def type(self, slug: str) -> EventType | None:
+        return next((t for t in self.types if t.slug == slug), None)
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "feedserver.sqlite3"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"90s"``, ``"30m"``, ``"6h"``, ``"1d"`` or ``"1h30m"``.
+
+    >>> parse_duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    """
+    match = _DURATION.match(text.strip().lower()) if isinstance(text, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError(f"expected a duration like 30m, 6h or 1d, got {text!r}")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _suggest(word: str, known: Any) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _valid_zone(name: Any) -> bool:
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")):
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        problems.append(f"{path}: cannot read: {e.strerror or e}")
+    except tomllib.TOMLDecodeError as e:
+        problems.append(f"{path}: not valid TOML: {e}")
+    return None
+
+
+def _flatten_site(path: Path, data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Turn site.toml's nested tables into ``section.key`` settings, checking names and types."""
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("calendars", "types"):
+            continue
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                values[f"{key}.{sub}"] = subvalue
+        else:
+            values[key] = value
+    for key, value in values.items():
+        if key not in SITE_SETTINGS:
+            problems.append(f"{path}: unknown setting {key!r}{_suggest(key, SITE_SETTINGS)}")
+            continue
+        default = SITE_SETTINGS[key][0]
+        expected = float if isinstance(default, float) else type(default)
+        ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+        if not ok or (expected is int and isinstance(value, bool)):
+            problems.append(
+                f"{path}: {key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+            )
+    return values
+
+
+def _check_settings(path: Path, s: dict[str, Any], problems: list[str]) -> None:
+    if not _valid_zone(s["timezone"]):
+        problems.append(f"{path}: timezone {s['timezone']!r} is not an IANA time zone name")
+    url = urlsplit(str(s["base_url"]))
+    if url.scheme not in ("http", "https") or not url.netloc:
+        problems.append(f"{path}: base_url must be an http(s) URL, got {s['base_url']!r}")
+    for key in ("feeds.refresh_interval", "fetch.default_refresh"):
+        try:
+            parse_duration(s[key])
+        except ValueError as e:
+            problems.append(f"{path}: {key}: {e}")
+    for key, (default, _) in SITE_SETTINGS.items():
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            if isinstance(s[key], int | float) and s[key] < 0:
+                problems.append(f"{path}: {key} must not be negative, got {s[key]!r}")
+
+
+def _named_items(
+    path: Path, data: dict[str, Any], table: str, keys: set[str], problems: list[str]
+) -> list[dict[str, Any]]:
+    items = data.get(table, [])
+    if not isinstance(items, list):
+        problems.append(f"{path}: [[{table}]] must be an array of tables")
+        return []
+    seen: set[str] = set()
+    good = []
+    for n, item in enumerate(items, 1):
+        where = f"{path}: {table}[{n}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be a table")
+            continue
+        for key in item:
+            if key not in keys:
+                problems.append(f"{where}: unknown key {key!r}{_suggest(key, keys)}")
+        slug = item.get("slug")
+        if not isinstance(slug, str) or not SLUG.match(slug):
+            problems.append(f"{where}: slug must match [a-z0-9-] (1-63 chars), got {slug!r}")
+            continue
+        if slug in seen:
+            problems.append(f"{where}: slug {slug!r} is defined twice")
+            continue
+        if not isinstance(item.get("name"), str) or not item["name"].strip():
+            problems.append(f"{where} ({slug}): name is required")
+            continue
+        seen.add(slug)
+        good.append(item)
+    return good
+
+
+def load_source(
+    path: Path,
+    data: dict[str, Any],
+    *,
+    feeds_dir: Path,
+    calendars: tuple[Calendar, ...],
+    types: tuple[EventType, ...],
+    default_refresh: timedelta,
+    problems: list[str],
+) -> Source | None:
+    """Validate one source definition; append every problem found and return None if any."""
+    from feedserver.sources import KINDS  # late import: adapters import this module's types
+
+    before = len(problems)
+    source_id = path.stem
+    if not SLUG.match(source_id):
+        problems.append(f"{path}: file name must be a source id matching [a-z0-9-]")
+    for key in data:
+        if key not in SOURCE_KEYS:
+            problems.append(f"{path}: unknown key {key!r}{_suggest(key, SOURCE_KEYS)}")
+    name = data.get("name", source_id)
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{path}: name must be a non-empty string")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        problems.append(f"{path}: unknown source kind {kind!r}; known: {known}")
+    url, rel = data.get("url"), data.get("path")
+    file_path = None
+    if (url is None) == (rel is None):
+        problems.append(f"{path}: set exactly one of url or path")
+    elif url is not None:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(f"{path}: url must be an http or https URL, got {url!r}")
+    elif not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        problems.append(f"{path}: path must be relative to the feeds folder, got {rel!r}")
+    else:
+        file_path = feeds_dir / rel
+        if not file_path.is_file():
+            problems.append(f"{path}: path {rel!r} does not exist in {feeds_dir}")
+    calendar_slugs = [c.slug for c in calendars]
+    calendar = data.get("calendar")
+    if calendar not in calendar_slugs:
+        known = ", ".join(calendar_slugs)
+        problems.append(
+            f"{path}: calendar {calendar!r} is not defined in site.toml (known: {known})"
+        )
+    type_slugs = [t.slug for t in types]
+    source_types = data.get("types", [])
+    if not isinstance(source_types, list) or not all(isinstance(t, str) for t in source_types):
+        problems.append(f"{path}: types must be a list of type slugs")
+        source_types = []
+    for t in source_types:
+        if t not in type_slugs:
+            known = ", ".join(type_slugs)
+            problems.append(f"{path}: type {t!r} is not defined in site.toml (known: {known})")
+    categories = data.get("categories", {})
+    if not isinstance(categories, dict):
+        problems.append(f"{path}: [categories] must be a table of 'Upstream name' = 'type-slug'")
+        categories = {}
+    for upstream, slug in categories.items():
+        if slug not in type_slugs:
+            problems.append(
+                f"{path}: categories.{upstream!r} maps to unknown type {slug!r}"
+                f"{_suggest(str(slug), type_slugs)}"
+            )
+    timezone = data.get("timezone")
+    if timezone is not None and not _valid_zone(timezone):
+        problems.append(f"{path}: timezone {timezone!r} is not an IANA time zone name")
+    refresh = default_refresh
+    if "refresh" in data:
+        try:
+            refresh = parse_duration(data["refresh"])
+        except ValueError as e:
+            problems.append(f"{path}: refresh: {e}")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append(f"{path}: enabled must be true or false, got {enabled!r}")
+    if len(problems) > before:
+        return None
+    return Source(
+        id=source_id,
+        name=name.strip(),
+        kind=kind,
+        calendar=calendar,
+        url=url,
+        path=file_path,
+        types=tuple(source_types),
+        categories=tuple(categories.items()),
+        timezone=timezone,
+        refresh=refresh,
+        enabled=enabled,
+        file=path,
+    )
+
+
+def load(
+    feeds_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Load and validate the whole configuration; raise ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    feeds = Path(feeds_dir or env.get("FEEDSERVER_FEEDS") or "./feeds")
+    data = Path(data_dir or env.get("FEEDSERVER_DATA") or "./var")
+    problems: list[str] = []
+    site_path = feeds / "site.toml"
+    site = _read_toml(site_path, problems) or {}
+    settings = {key: default for key, (default, _) in SITE_SETTINGS.items()}
+    settings.update(_flatten_site(site_path, site, problems))
+    settings.update(overrides or {})
+    _check_settings(site_path, settings, problems)
+
+    calendars = tuple(
+        Calendar(c["slug"], c["name"].strip(), str(c.get("description", "")))
+        for c in _named_items(
+            site_path, site, "calendars", {"slug", "name", "description"}, problems
+        )
+    )
+    types = []
+    for t in _named_items(site_path, site, "types", {"slug", "name", "aliases"}, problems):
+        aliases = t.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            problems.append(f"{site_path}: type {t['slug']!r}: aliases must be a list of strings")
+            aliases = []
+        types.append(EventType(t["slug"], t["name"].strip(), tuple(aliases)))
+    if site and not calendars:
+        problems.append(f"{site_path}: define at least one [[calendars]]")
+
+    try:
+        default_refresh = parse_duration(settings["fetch.default_refresh"])
+    except ValueError:
+        default_refresh = timedelta(hours=1)
+    sources = []
+    loaded = [site_path] if site else []
+    source_dir = feeds / "sources"
+    for path in sorted(source_dir.glob("*.toml")) if source_dir.is_dir() else []:
+        raw = _read_toml(path, problems)
+        if raw is None:
+            continue
+        loaded.append(path)
+        source = load_source(
+            path,
+            raw,
+            feeds_dir=feeds,
+            calendars=calendars,
+            types=tuple(types),
+            default_refresh=default_refresh,
+            problems=problems,
+        )
+        if source:
+            sources.append(source)
+    if problems:
+        raise ConfigError(problems)
+    log.info("loaded configuration from %s", ", ".join(str(p) for p in loaded))
+    return Config(
+        feeds_dir=feeds,
+        data_dir=data,
+        admin_token=env.get("FEEDSERVER_ADMIN_TOKEN") or None,
+        title=settings["title"],
+        base_url=settings["base_url"].rstrip("/"),
+        timezone=settings["timezone"],
+        calendars=calendars,
+        types=tuple(types),
+        sources=tuple(sources),
+        settings=settings,
+        loaded_files=tuple(loaded),
+    )

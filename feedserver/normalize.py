@@ -1,0 +1,360 @@
+"""Stage ②: turn one source's parsed events into clean, self-contained contributions.
+
+Time zones are repaired (every timed value ends up in an IANA zone or UTC, never floating, never a
+Windows or custom zone), calendar and event types are assigned, upstream bookkeeping (DTSTAMP,
+LAST-MODIFIED, SEQUENCE) is set aside so that the store can own identity, each UID group (a series
+and its overrides) is serialized once, and its occurrences inside the horizon are computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+import icalendar
+import recurring_ical_events
+from icalendar.prop import vDDDLists, vDDDTypes
+
+from feedserver.config import Config, Source
+from feedserver.sources import Parsed
+from feedserver.timezones import match_zone, resolve_tzid
+
+_TIME_PROPS = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
+_LIST_PROPS = ("EXDATE", "RDATE")
+# Set aside: the store writes its own, stable values (DESIGN.md "Stable output").
+_BOOKKEEPING = ("DTSTAMP", "LAST-MODIFIED", "SEQUENCE")
+_TZID_PARAM = re.compile(rb";TZID=\"?([^:;\"]+)")
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT"}
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The span for which occurrences are precomputed, as UTC epoch seconds."""
+
+    start: int
+    end: int
+
+    @classmethod
+    def around(cls, now: datetime, past_days: int, future_days: int) -> Horizon:
+        return cls(
+            int((now - timedelta(days=past_days)).timestamp()),
+            int((now + timedelta(days=future_days)).timestamp()),
+        )
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One UID group as one source delivers it, ready for the store to merge."""
+
+    uid: str
+    body: bytes  # serialized VEVENTs, master first; no DTSTAMP / LAST-MODIFIED / SEQUENCE
+    content_hash: str
+    calendar: str
+    types: tuple[str, ...]
+    upstream_sequence: int
+    upstream_modified: datetime | None
+    summary: str
+    start: int  # the first DTSTART of the group, UTC epoch seconds: the sort key
+    tzids: tuple[str, ...]
+    first_year: int
+    series_end: int | None  # end of the last occurrence; None when the series never ends
+    recurring: bool  # RRULE, RDATE or overrides: selection must look at single occurrences
+    occurrences: tuple[tuple[int, int], ...]
+    search_text: str
+
+
+def _epoch(value: date | datetime, zone: tzinfo) -> int:
+    if not isinstance(value, datetime):  # an all-day date starts at local midnight
+        value = datetime.combine(value, time(), zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return int(value.timestamp())
+
+
+class _Repair:
+    """Per-source time zone repair, remembering the warnings it gives and the zones it meets."""
+
+    def __init__(self, source: Source, config: Config) -> None:
+        self.source = source
+        self.zone_name = source.timezone or config.timezone
+        self.zone = zoneinfo.ZoneInfo(self.zone_name)
+        self.candidates = list(dict.fromkeys([self.zone_name, config.timezone]))
+        self.warnings: list[str] = []
+        self._custom: dict[int, tzinfo] = {}
+
+    def value(self, value: date | datetime, tzid: str | None, where: str) -> date | datetime:
+        if not isinstance(value, datetime):
+            return value
+        tz = value.tzinfo
+        if tz is None:
+            if tzid:
+                self.warnings.append(
+                    f"{where}: unknown time zone {tzid!r}; times taken as {self.zone_name}"
+                )
+            return value.replace(tzinfo=self.zone)
+        if tz is UTC or getattr(tz, "key", None) in _UTC_NAMES:
+            return value.astimezone(UTC)
+        if isinstance(tz, zoneinfo.ZoneInfo):
+            return value
+        return self._custom_zone(value, tz, tzid, where)
+
+    def _custom_zone(self, value: datetime, tz: tzinfo, tzid: str | None, where: str) -> datetime:
+        # An upstream VTIMEZONE with a name that is no IANA zone ("Customized Time Zone" in
+        # Outlook exports): find the IANA zone with the same rules, else pin the instant in UTC.
+        zone = self._custom.get(id(tz))
+        if zone is None:
+            zone = resolve_tzid(tzid) if tzid else None
+            years = range(value.year - 1, value.year + 2)
+            if zone is None or match_zone(tz, [zone.key], years) is None:
+                zone = match_zone(tz, self.candidates, years)
+            if zone is None:
+                self.warnings.append(
+                    f"{where}: time zone {tzid!r} matches no known zone; times converted to UTC"
+                )
+                zone = UTC
+            self._custom[id(tz)] = zone
+        if zone is UTC:
+            return value.astimezone(UTC)
+        return value.replace(tzinfo=zone)
+
+    def event(self, event: icalendar.Event, where: str) -> None:
+        for name in _TIME_PROPS:
+            prop = event.get(name)
+            if prop is None or not hasattr(prop, "dt"):
+                continue
+            tzid = prop.params.get("TZID")
+            fixed = self.value(prop.dt, tzid, f"{where}: {name}")
+            if fixed is not prop.dt or tzid:
+                event[name] = vDDDTypes(fixed)
+        for name in _LIST_PROPS:
+            props = event.get(name)
+            if props is None:
+                continue
+            fixed_lists = []
+            for prop in props if isinstance(props, list) else [props]:
+                tzid = prop.params.get("TZID")
+                values = []
+                for item in prop.dts:
+                    value = item.dt
+                    if isinstance(value, tuple):  # RDATE;VALUE=PERIOD
+                        start = self.value(value[0], tzid, f"{where}: {name}")
+                        end = value[1]
+                        if isinstance(end, datetime):
+                            end = self.value(end, tzid, f"{where}: {name}")
+                        values.append((start, end))
+                    else:
+                        values.append(self.value(value, tzid, f"{where}: {name}"))
+                fixed_lists.append(vDDDLists(values))
+            event[name] = fixed_lists if len(fixed_lists) > 1 else fixed_lists[0]
+        self._until(event, where)
+        self._end(event, where)
+
+    def _until(self, event: icalendar.Event, where: str) -> None:
+        rrule = event.get("RRULE")
+        if rrule is None or "UNTIL" not in rrule:
+            return
+        start, until = event["DTSTART"].dt, rrule["UNTIL"][0]
+        if not isinstance(start, datetime):
+            if isinstance(until, datetime):
+                rrule["UNTIL"] = [until.date()]
+            return
+        # RFC 5545 §3.3.10: with a zoned DTSTART, UNTIL must be in UTC.
+        if not isinstance(until, datetime):
+            until = datetime.combine(until, time(23, 59, 59), start.tzinfo)
+        elif until.tzinfo is None:
+            until = until.replace(tzinfo=start.tzinfo)
+        rrule["UNTIL"] = [until.astimezone(UTC)]
+
+    def _end(self, event: icalendar.Event, where: str) -> None:
+        if "DTEND" not in event:
+            return
+        start, end = event["DTSTART"].dt, event["DTEND"].dt
+        if not isinstance(start, datetime):
+            if isinstance(end, datetime):
+                end = end.date()
+            if end <= start:  # RFC 5545 §3.6.1: an all-day DTEND is exclusive
+                end = start + timedelta(days=1)
+            if end != event["DTEND"].dt:
+                event["DTEND"] = vDDDTypes(end)
+        elif not isinstance(end, datetime) or end < start:
+            self.warnings.append(f"{where}: DTEND before DTSTART dropped")
+            del event["DTEND"]
+
+
+def _text(component: icalendar.Event, name: str) -> str:
+    value = component.get(name)
+    return str(value) if value is not None else ""
+
+
+def _upstream_categories(event: icalendar.Event) -> list[str]:
+    found: list[str] = []
+    props = event.get("CATEGORIES")
+    for prop in props if isinstance(props, list) else [props] if props is not None else []:
+        found.extend(str(c).strip() for c in getattr(prop, "cats", [prop]) if str(c).strip())
+    return found
+
+
+class _Typing:
+    """Map upstream CATEGORIES to the site's event types, per source."""
+
+    def __init__(self, source: Source, config: Config) -> None:
+        self.order = [t.slug for t in config.types]
+        self.names = {t.slug: t.name for t in config.types}
+        self.fixed = set(source.types)
+        self.lookup: dict[str, str] = {}
+        for t in config.types:  # weakest first: later entries win
+            self.lookup[t.slug.casefold()] = t.slug
+            self.lookup[t.name.casefold()] = t.slug
+            for alias in t.aliases:
+                self.lookup[alias.casefold().strip()] = t.slug
+        for upstream, slug in source.categories:
+            self.lookup[upstream.casefold().strip()] = slug
+
+    def apply(self, events: list[icalendar.Event]) -> tuple[str, ...]:
+        """Assign types to a UID group; rewrite each component's CATEGORIES; return the types."""
+        types = set(self.fixed)
+        unmapped_per_event = []
+        for event in events:
+            unmapped = []
+            for category in _upstream_categories(event):
+                slug = self.lookup.get(category.casefold())
+                if slug:
+                    types.add(slug)
+                elif category not in unmapped:
+                    unmapped.append(category)
+            unmapped_per_event.append(unmapped)
+        ordered = tuple(slug for slug in self.order if slug in types)
+        for event, unmapped in zip(events, unmapped_per_event, strict=True):
+            if "CATEGORIES" in event:
+                del event["CATEGORIES"]
+            categories = [self.names[slug] for slug in ordered] + unmapped
+            if categories:
+                event.add("CATEGORIES", categories)
+        return ordered
+
+
+def _group(events: Iterable[icalendar.Event], warnings: list[str]) -> dict[str, list]:
+    """UID -> [master, overrides…]; a second master with the same UID is dropped."""
+    groups: dict[str, list[icalendar.Event]] = {}
+    for event in events:
+        uid = str(event["UID"]).strip()
+        group = groups.setdefault(uid, [])
+        is_master = "RECURRENCE-ID" not in event
+        if is_master and group and "RECURRENCE-ID" not in group[0]:
+            warnings.append(f"event {uid!r}: a second event with the same UID was ignored")
+            continue
+        if is_master:
+            group.insert(0, event)
+        else:
+            group.append(event)
+    for group in groups.values():
+        overrides = [e for e in group if "RECURRENCE-ID" in e]
+        overrides.sort(key=lambda e: _epoch(e["RECURRENCE-ID"].dt, UTC))
+        group[:] = [e for e in group if "RECURRENCE-ID" not in e] + overrides
+    return groups
+
+
+def _duration(event: icalendar.Event) -> timedelta:
+    start = event["DTSTART"].dt
+    if "DTEND" in event:
+        return event["DTEND"].dt - start
+    if "DURATION" in event:
+        return event["DURATION"].dt
+    return timedelta(days=1) if not isinstance(start, datetime) else timedelta(0)
+
+
+def occurrences(
+    group: list[icalendar.Event], horizon: Horizon, zone: tzinfo
+) -> tuple[tuple[int, int], ...]:
+    """Start/end (UTC epoch seconds) of every occurrence of a UID group inside the horizon."""
+    master = group[0]
+    if len(group) == 1 and "RRULE" not in master and "RDATE" not in master:
+        start = _epoch(master["DTSTART"].dt, zone)
+        end = start + int(_duration(master).total_seconds())
+        return ((start, end),) if start < horizon.end and end >= horizon.start else ()
+    calendar = icalendar.Calendar()
+    for event in group:
+        calendar.add_component(event)
+    query = recurring_ical_events.of(calendar)
+    found = {
+        (_epoch(o["DTSTART"].dt, zone), _epoch(o["DTEND"].dt, zone) if "DTEND" in o else None)
+        for o in query.between(
+            datetime.fromtimestamp(horizon.start, UTC), datetime.fromtimestamp(horizon.end, UTC)
+        )
+    }
+    return tuple(sorted((s, e if e is not None else s) for s, e in found))
+
+
+def _series_end(group: list[icalendar.Event], zone: tzinfo) -> int | None:
+    master = group[0]
+    rrule = master.get("RRULE")
+    ends = []
+    for event in group:
+        start = _epoch(event["DTSTART"].dt, zone)
+        ends.append(start + int(_duration(event).total_seconds()))
+    if rrule is not None:
+        if "UNTIL" not in rrule:
+            return (
+                None  # endless, or COUNT-limited: treated as open (only matters past the horizon)
+            )
+        ends.append(_epoch(rrule["UNTIL"][0], zone) + int(_duration(master).total_seconds()))
+    for props in [master.get("RDATE")] if "RDATE" in master else []:
+        for prop in props if isinstance(props, list) else [props]:
+            for item in prop.dts:
+                value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
+                ends.append(_epoch(value, zone) + int(_duration(master).total_seconds()))
+    return max(ends)
+
+
+def normalize(
+    parsed: Parsed, source: Source, config: Config, horizon: Horizon
+) -> tuple[list[Contribution], list[str]]:
+    """Turn an adapter's events into contributions; return them with the warnings given."""
+    warnings = list(parsed.warnings)
+    repair = _Repair(source, config)
+    typing = _Typing(source, config)
+    site_zone = zoneinfo.ZoneInfo(config.timezone)
+    for event in parsed.events:
+        if "TZID" in event:  # a stray TZID property inside VEVENT: Zoom exports
+            del event["TZID"]
+        repair.event(event, f"event {str(event['UID'])!r}")
+    contributions = []
+    for uid, group in _group(parsed.events, warnings).items():
+        types = typing.apply(group)
+        sequence = max(int(e.get("SEQUENCE", 0) or 0) for e in group)
+        modified = [e["LAST-MODIFIED"].dt for e in group if "LAST-MODIFIED" in e]
+        for event in group:
+            for name in _BOOKKEEPING:
+                if name in event:
+                    del event[name]
+        body = b"".join(event.to_ical() for event in group)
+        digest = hashlib.sha256(body)
+        digest.update(f"\0{source.calendar}\0{','.join(types)}".encode())
+        master = group[0]
+        contributions.append(
+            Contribution(
+                uid=uid,
+                body=body,
+                content_hash=digest.hexdigest(),
+                calendar=source.calendar,
+                types=types,
+                upstream_sequence=sequence,
+                upstream_modified=max(modified) if modified else None,
+                summary=_text(master, "SUMMARY"),
+                start=min(_epoch(e["DTSTART"].dt, site_zone) for e in group),
+                tzids=tuple(sorted({m.decode() for m in _TZID_PARAM.findall(body)})),
+                first_year=min(e["DTSTART"].dt.year for e in group),
+                series_end=_series_end(group, site_zone),
+                recurring=len(group) > 1 or "RRULE" in master or "RDATE" in master,
+                occurrences=occurrences(group, horizon, site_zone),
+                search_text=" ".join(
+                    _text(master, p) for p in ("SUMMARY", "LOCATION", "DESCRIPTION")
+                ).casefold(),
+            )
+        )
+    warnings.extend(repair.warnings)
+    return contributions, warnings

@@ -1,0 +1,83 @@
+"""Stage ①: the ``ics`` adapter: read an upstream iCalendar feed, tolerantly.
+
+One broken VEVENT is skipped with a warning, never the whole source. Calendar-level quirks are
+repaired here because only here is the calendar visible: X-WR-TIMEZONE-only feeds (Google
+exports, see tests/samples/ics/x_wr_timezone_google.ics) are converted to TZID'd times.
+Per-property time zone repair is normalize's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import icalendar
+import x_wr_timezone
+
+from feedserver.config import Source
+from feedserver.errors import ParseError
+from feedserver.sources import Parsed
+
+# A broken value in one of these makes the event impossible to place in time: skip the event.
+# A broken value elsewhere (GEO, URL…) only costs that property.
+_ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+
+
+def _describe(event: icalendar.Event) -> str:
+    uid = event.get("UID")
+    summary = event.get("SUMMARY")
+    label = f"{summary!s}" if summary else "untitled event"
+    return f"event {str(uid)!r} ({label})" if uid else f"event without UID ({label})"
+
+
+def parse(body: bytes, source: Source) -> Parsed:
+    """Parse an .ics body into events; raise ParseError if it is not iCalendar at all."""
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
+    if not head:
+        raise ParseError("empty body: expected an iCalendar file")
+    if not head.upper().startswith(b"BEGIN:VCALENDAR"):
+        preview = head[:40].decode("utf-8", "replace").splitlines()[0]
+        raise ParseError(f"not an iCalendar file: it starts with {preview!r}")
+    try:
+        calendars = icalendar.Calendar.from_ical(body, multiple=True)
+    except (ValueError, IndexError, KeyError) as e:
+        raise ParseError(f"not valid iCalendar: {e}") from e
+    result = Parsed()
+    for calendar in calendars:
+        if calendar.get("X-WR-TIMEZONE"):
+            try:
+                calendar = x_wr_timezone.to_standard(calendar)
+            except Exception as e:  # the library raises various errors for bad zone names
+                result.warnings.append(f"X-WR-TIMEZONE ignored: {e}")
+        skipped: dict[str, int] = {}
+        for component in calendar.subcomponents:
+            if not isinstance(component, icalendar.Event):
+                if component.name != "VTIMEZONE":  # VTIMEZONEs are replaced by our own
+                    skipped[component.name] = skipped.get(component.name, 0) + 1
+                continue
+            event = _checked(component, source, result.warnings)
+            if event is not None:
+                result.events.append(event)
+        for name, count in sorted(skipped.items()):
+            result.warnings.append(f"ignored {count} {name} component(s): only VEVENTs are served")
+    return result
+
+
+def _checked(event: icalendar.Event, source: Source, warnings: list[str]) -> icalendar.Event | None:
+    """Return the event with broken optional properties dropped, or None if it is unusable."""
+    for name, message in event.errors:
+        if name in _ESSENTIAL:
+            warnings.append(f"{_describe(event)} skipped: {name}: {message}")
+            return None
+        warnings.append(f"{_describe(event)}: dropped broken {name}: {message}")
+        if name in event:
+            del event[name]
+    if "DTSTART" not in event:
+        warnings.append(f"{_describe(event)} skipped: it has no DTSTART")
+        return None
+    if not str(event.get("UID", "")).strip():
+        # RFC 5545 §3.8.4.7 requires UID; derive one that stays the same across refreshes.
+        seed = f"{source.id}\n{event.get('SUMMARY', '')}\n{event['DTSTART'].to_ical().decode()}"
+        uid = hashlib.sha256(seed.encode()).hexdigest()[:24] + "@feedserver"
+        warnings.append(f"{_describe(event)} has no UID; using {uid}")
+        event["UID"] = uid
+    return event

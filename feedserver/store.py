@@ -1,0 +1,458 @@
+"""Stage ③: the SQLite store: merged events with their VEVENT bytes, occurrences, source status.
+
+Each source's contributions are kept as delivered; events are merged from them per UID (the same
+event from two sources is one event in every feed it belongs to). The store owns identity:
+DTSTAMP, LAST-MODIFIED and SEQUENCE are written into the stored bytes here and move only when an
+event's content changes, so the same store always renders the same bytes. Ingesting a source is
+one transaction: all or nothing. WAL mode lets web workers read while a refresh writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedserver.normalize import Contribution, Horizon
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL,       -- moves whenever any event changes: the response cache key
+    changed_at TEXT NOT NULL        -- when it last moved: Last-Modified, never goes backwards
+);
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY,
+    last_attempt TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    event_count INTEGER NOT NULL DEFAULT 0,
+    body_sha256 TEXT                -- body of the last successful ingest: a 304 skips re-parsing
+);
+CREATE TABLE IF NOT EXISTS contributions (
+    source_id TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    body BLOB NOT NULL,
+    content_hash TEXT NOT NULL,
+    calendar TEXT NOT NULL,
+    types TEXT NOT NULL,
+    upstream_sequence INTEGER NOT NULL,
+    upstream_modified TEXT,
+    summary TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    tzids TEXT NOT NULL,
+    first_year INTEGER NOT NULL,
+    series_end INTEGER,
+    recurring INTEGER NOT NULL,
+    occurrences TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    h_start INTEGER NOT NULL,
+    h_end INTEGER NOT NULL,
+    PRIMARY KEY (source_id, uid)
+);
+CREATE INDEX IF NOT EXISTS contributions_uid ON contributions (uid);
+CREATE TABLE IF NOT EXISTS events (
+    uid TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,        -- short stable id for /events/<id>
+    body BLOB NOT NULL,             -- VEVENTs as served, with DTSTAMP/LAST-MODIFIED/SEQUENCE
+    content_hash TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    last_modified TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    start INTEGER NOT NULL,         -- first DTSTART, UTC epoch: feed order
+    tzids TEXT NOT NULL,            -- space-separated TZIDs the body uses
+    first_year INTEGER NOT NULL,    -- VTIMEZONEs must cover from this year
+    series_end INTEGER,             -- NULL: never ends
+    recurring INTEGER NOT NULL,
+    occ_first INTEGER,              -- first occurrence start inside the horizon (NULL: none)
+    occ_last INTEGER,               -- last occurrence end inside the horizon
+    h_start INTEGER NOT NULL,       -- the horizon the occurrences were computed for
+    h_end INTEGER NOT NULL,
+    search_text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_window ON events (occ_first, occ_last);
+CREATE TABLE IF NOT EXISTS event_calendars (
+    slug TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (slug, uid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_types (
+    slug TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (slug, uid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS occurrences (uid TEXT NOT NULL, start INTEGER NOT NULL,
+    end INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (uid, end);
+INSERT OR IGNORE INTO state VALUES (1, 0, '1970-01-01T00:00:00+00:00');
+"""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _ical_utc(moment: datetime) -> bytes:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ").encode()
+
+
+def event_id(uid: str) -> str:
+    """The short, stable, URL-safe id of an event.
+
+    >>> event_id("joint-lecture@hillside.example")
+    '8a3e7d7c3c4d5a4f'
+    """
+    return hashlib.sha256(uid.encode()).hexdigest()[:16]
+
+
+def _stamp(body: bytes, modified: datetime, sequence: int) -> bytes:
+    """Write the store's identity properties into each VEVENT of a serialized group."""
+    stamp = _ical_utc(modified)
+    head = b"BEGIN:VEVENT\r\nDTSTAMP:%s\r\nLAST-MODIFIED:%s\r\nSEQUENCE:%d\r\n" % (
+        stamp,
+        stamp,
+        sequence,
+    )
+    return body.replace(b"BEGIN:VEVENT\r\n", head)
+
+
+@dataclass
+class IngestStats:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    id: str
+    last_attempt: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    warnings: list[str] = field(default_factory=list)
+    event_count: int = 0
+    body_sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.last_error is None and self.last_success is not None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    uid: str
+    body: bytes
+    tzids: tuple[str, ...]
+    first_year: int
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class Store:
+    """The SQLite file; one connection per thread, WAL, explicit write transactions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db.executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def version(self) -> tuple[int, datetime]:
+        """The store's version and when it last changed (monotonic)."""
+        version, changed = self.db.execute("SELECT version, changed_at FROM state").fetchone()
+        return version, datetime.fromisoformat(changed)
+
+    def statuses(self) -> dict[str, SourceStatus]:
+        rows = self.db.execute("SELECT * FROM sources ORDER BY id").fetchall()
+        return {
+            r[0]: SourceStatus(r[0], _when(r[1]), _when(r[2]), r[3], json.loads(r[4]), r[5], r[6])
+            for r in rows
+        }
+
+    def count_events(self) -> int:
+        return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def select(
+        self,
+        calendar_groups: Sequence[Sequence[str]],
+        type_groups: Sequence[Sequence[str]],
+        start: int,
+        end: int,
+    ) -> list[EventRow]:
+        """Events with an occurrence in [start, end) that are in any calendar of every calendar
+        group and any type of every type group; in feed order (first start, then UID)."""
+        where = [
+            """((e.occ_first < :end AND e.occ_last > :start
+                 AND (e.recurring = 0 OR EXISTS (SELECT 1 FROM occurrences o
+                      WHERE o.uid = e.uid AND o.end > :start AND o.start < :end)))
+                OR ((:start < e.h_start OR :end > e.h_end) AND e.start < :end
+                    AND (e.series_end IS NULL OR e.series_end > :start)))"""
+        ]
+        params: dict[str, object] = {"start": start, "end": end}
+        for table, groups in (("event_calendars", calendar_groups), ("event_types", type_groups)):
+            for n, group in enumerate(groups):
+                names = []
+                for m, slug in enumerate(group):
+                    params[f"{table}{n}_{m}"] = slug
+                    names.append(f":{table}{n}_{m}")
+                where.append(
+                    f"e.uid IN (SELECT uid FROM {table} WHERE slug IN ({', '.join(names)}))"
+                )
+        sql = (
+            "SELECT e.uid, e.body, e.tzids, e.first_year FROM events e WHERE "
+            + " AND ".join(where)
+            + " ORDER BY e.start, e.uid"
+        )
+        return [
+            EventRow(uid, body, tuple(tzids.split()), year)
+            for uid, body, tzids, year in self.db.execute(sql, params)
+        ]
+
+    def event(self, event_id_: str) -> EventRow | None:
+        row = self.db.execute(
+            "SELECT uid, body, tzids, first_year FROM events WHERE id = ?", (event_id_,)
+        ).fetchone()
+        return EventRow(row[0], row[1], tuple(row[2].split()), row[3]) if row else None
+
+    def counts(self, table: str) -> dict[str, int]:
+        """Events per calendar (``event_calendars``) or per type (``event_types``)."""
+        assert table in ("event_calendars", "event_types")
+        return dict(self.db.execute(f"SELECT slug, count(*) FROM {table} GROUP BY slug"))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        source_id: str,
+        contributions: Iterable[Contribution],
+        *,
+        horizon: Horizon,
+        now: datetime,
+        warnings: Sequence[str] = (),
+        body_sha256: str | None = None,
+    ) -> IngestStats:
+        """Replace everything a source contributes, in one transaction; merge affected events."""
+        stats = IngestStats()
+        with self._write() as db:
+            old = dict(
+                db.execute(
+                    "SELECT uid, content_hash FROM contributions WHERE source_id = ?", (source_id,)
+                )
+            )
+            affected = set()
+            count = 0
+            for c in contributions:
+                count += 1
+                if old.pop(c.uid, None) == c.content_hash:
+                    stats.unchanged += 1
+                    continue
+                affected.add(c.uid)
+                db.execute(
+                    "INSERT OR REPLACE INTO contributions VALUES "
+                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        source_id,
+                        c.uid,
+                        c.body,
+                        c.content_hash,
+                        c.calendar,
+                        json.dumps(c.types),
+                        c.upstream_sequence,
+                        _iso(c.upstream_modified) if c.upstream_modified else None,
+                        c.summary,
+                        c.start,
+                        " ".join(c.tzids),
+                        c.first_year,
+                        c.series_end,
+                        int(c.recurring),
+                        json.dumps(c.occurrences),
+                        c.search_text,
+                        horizon.start,
+                        horizon.end,
+                    ),
+                )
+            for uid in old:  # gone upstream
+                db.execute(
+                    "DELETE FROM contributions WHERE source_id = ? AND uid = ?", (source_id, uid)
+                )
+                affected.add(uid)
+            for uid in sorted(affected):
+                self._merge(db, uid, now, stats)
+            db.execute(
+                "INSERT INTO sources (id, last_attempt, last_success, last_error, warnings,"
+                " event_count, body_sha256) VALUES (?, ?, ?, NULL, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET last_attempt = excluded.last_attempt,"
+                " last_success = excluded.last_success, last_error = NULL,"
+                " warnings = excluded.warnings, event_count = excluded.event_count,"
+                " body_sha256 = excluded.body_sha256",
+                (source_id, _iso(now), _iso(now), json.dumps(list(warnings)), count, body_sha256),
+            )
+            if stats.touched:
+                self._bump(db, now)
+        return stats
+
+    def record_unchanged(self, source_id: str, now: datetime) -> None:
+        """The upstream has not changed since the last successful ingest (304 or same bytes)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE sources SET last_attempt = ?, last_success = ?, last_error = NULL"
+                " WHERE id = ?",
+                (_iso(now), _iso(now), source_id),
+            )
+
+    def record_failure(self, source_id: str, error: str, now: datetime) -> None:
+        """Remember why a refresh failed; the source's last good events stay."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO sources (id, last_attempt, last_error) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET last_attempt = excluded.last_attempt,"
+                " last_error = excluded.last_error",
+                (source_id, _iso(now), error),
+            )
+
+    def prune(self, keep: Iterable[str], now: datetime) -> IngestStats:
+        """Forget sources that are no longer defined (or are disabled) and their events."""
+        keep = set(keep)
+        stats = IngestStats()
+        with self._write() as db:
+            gone = [
+                s
+                for (s,) in db.execute("SELECT DISTINCT source_id FROM contributions")
+                if s not in keep
+            ] + [s for (s,) in db.execute("SELECT id FROM sources") if s not in keep]
+            for source_id in sorted(set(gone)):
+                uids = [
+                    u
+                    for (u,) in db.execute(
+                        "DELETE FROM contributions WHERE source_id = ? RETURNING uid",
+                        (source_id,),
+                    )
+                ]
+                db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+                for uid in sorted(uids):
+                    self._merge(db, uid, now, stats)
+            if stats.touched:
+                self._bump(db, now)
+        return stats
+
+    def _bump(self, db: sqlite3.Connection, now: datetime) -> None:
+        # max(): Last-Modified must never move backwards, even if the clock does.
+        db.execute(
+            "UPDATE state SET version = version + 1, changed_at = max(changed_at, ?)",
+            (_iso(now),),
+        )
+
+    def _merge(self, db: sqlite3.Connection, uid: str, now: datetime, stats: IngestStats) -> None:
+        """Rebuild one event from all contributions of its UID."""
+        rows = db.execute(
+            "SELECT body, content_hash, calendar, types, upstream_sequence, upstream_modified,"
+            " summary, start, tzids, first_year, series_end, occurrences, search_text,"
+            " h_start, h_end, recurring FROM contributions WHERE uid = ?"
+            " ORDER BY upstream_sequence DESC, upstream_modified DESC, source_id",
+            (uid,),
+        ).fetchall()
+        existing = db.execute(
+            "SELECT content_hash, sequence FROM events WHERE uid = ?", (uid,)
+        ).fetchone()
+        if not rows:
+            if existing:
+                for table in ("events", "event_calendars", "event_types", "occurrences"):
+                    db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
+                stats.removed += 1
+            return
+        winner = rows[0]
+        calendars = sorted({r[2] for r in rows})
+        types = list(dict.fromkeys(t for r in rows for t in json.loads(r[3])))
+        content_hash = hashlib.sha256(
+            f"{winner[1]}\0{','.join(calendars)}\0{','.join(sorted(types))}".encode()
+        ).hexdigest()
+        if existing and existing[0] == content_hash:
+            stats.unchanged += 1
+            return
+        upstream_sequence = winner[4]
+        if existing:
+            sequence = max(existing[1] + 1, upstream_sequence)
+            modified = now
+            stats.changed += 1
+        else:
+            sequence = upstream_sequence
+            upstream_modified = _when(winner[5])
+            modified = upstream_modified if upstream_modified and upstream_modified <= now else now
+            stats.added += 1
+        # a zero-length occurrence still occupies its instant
+        occurrences = [(s, max(e, s + 1)) for s, e in json.loads(winner[11])]
+        recurring = bool(winner[15])
+        db.execute(
+            "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                uid,
+                event_id(uid),
+                _stamp(winner[0], modified, sequence),
+                content_hash,
+                sequence,
+                _iso(modified),
+                winner[6],
+                winner[7],
+                winner[8],
+                winner[9],
+                winner[10],
+                int(recurring),
+                min((o[0] for o in occurrences), default=None),
+                max((o[1] for o in occurrences), default=None),
+                winner[13],
+                winner[14],
+                winner[12],
+            ),
+        )
+        for table, slugs in (("event_calendars", calendars), ("event_types", types)):
+            db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
+            db.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(s, uid) for s in slugs])
+        db.execute("DELETE FROM occurrences WHERE uid = ?", (uid,))
+        if recurring:
+            db.executemany(
+                "INSERT INTO occurrences VALUES (?, ?, ?)",
+                [(uid, s, e) for s, e in occurrences],
+            )
+
+
+class _Transaction:
+    """``with store._write() as db``: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

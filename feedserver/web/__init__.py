@@ -1,0 +1,1 @@
+"""Stage ⑥: the web layer (Flask blueprints). Nothing here computes events; it reads the store."""
