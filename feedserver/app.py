@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``test_config`` keys: FEEDS, DATA (folders), SETTINGS (site setting
-    overrides, e.g. ``{"feeds.gzip": False}``), ENVIRON (instead of os.environ) and
-    BACKGROUND_REFRESH (start the refresher thread; default False)."""
+    overrides, e.g. ``{"feeds.gzip": False}``), ENVIRON (instead of os.environ),
+    BACKGROUND_REFRESH (start the refresher thread; default False) and NOW (a fixed datetime
+    that default feed windows are counted from, for tests)."""
     test_config = dict(test_config or {})
     config = configuration.load(
         test_config.get("FEEDS"),
@@ -35,7 +36,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     store = Store(config.store_path)
     cache = ResponseCache(int(config.setting("feeds.response_cache_mb") * 1024 * 1024))
-    app.extensions["feedserver"] = Services(config, store, cache)
+    services = Services(config, store, cache)
+    if test_config.get("NOW"):
+        services.clock = lambda: test_config["NOW"]
+    app.extensions["feedserver"] = services
     app.register_blueprint(pages.bp)
     app.register_blueprint(feeds.bp)
     _error_handlers(app)

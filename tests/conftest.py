@@ -68,7 +68,7 @@ class Site:
         if ics is not None:
             data = ics.encode() if isinstance(ics, str) else ics
             (self.feeds / "data" / f"{source_id}.ics").write_bytes(data)
-            toml += f'\npath = "data/{source_id}.ics"\n'
+            toml = f'path = "data/{source_id}.ics"\n' + toml
         path = self.feeds / "sources" / f"{source_id}.toml"
         path.write_text(toml)
         return path
@@ -83,10 +83,16 @@ class Site:
     def config(self, **overrides: Any) -> configuration.Config:
         return configuration.load(self.feeds, self.data, environ={}, overrides=overrides)
 
-    def client(self, **settings: Any) -> Any:
+    def client(self, now: datetime | None = None, **settings: Any) -> Any:
         """A Flask test client of an app on this site (configuration read now)."""
         app = create_app(
-            {"FEEDS": self.feeds, "DATA": self.data, "ENVIRON": {}, "SETTINGS": settings}
+            {
+                "FEEDS": self.feeds,
+                "DATA": self.data,
+                "ENVIRON": {},
+                "SETTINGS": settings,
+                "NOW": now,
+            }
         )
         self.apps.append(app)
         return app.test_client()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from flask import current_app
@@ -18,10 +19,11 @@ class Services:
     config: Config
     store: Store
     cache: ResponseCache
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def today(self) -> date:
         """The site's local date: default feed windows are counted from it."""
-        return datetime.now(UTC).astimezone(zoneinfo.ZoneInfo(self.config.timezone)).date()
+        return self.clock().astimezone(zoneinfo.ZoneInfo(self.config.timezone)).date()
 
 
 def services() -> Services:

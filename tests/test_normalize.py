@@ -1,0 +1,122 @@
+"""Stage ②: time zone repair, typing, identity bookkeeping; one sample quirk per test."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime
+
+import icalendar
+
+from feedserver.normalize import Horizon, normalize
+from feedserver.sources import ics
+from tests.conftest import NOW, SAMPLES
+
+LA = zoneinfo.ZoneInfo("America/Los_Angeles")
+HORIZON = Horizon.around(NOW, 400, 1100)
+
+
+def contributions(site, name, toml_extra=""):
+    site.sample("src", name, extra=toml_extra)
+    config = site.config()
+    source = config.source("src")
+    parsed = ics.parse((SAMPLES / "ics" / name).read_bytes(), source)
+    found, warnings = normalize(parsed, source, config, HORIZON)
+    return {c.uid: c for c in found}, warnings
+
+
+def events(contribution) -> list[icalendar.Event]:
+    body = b"BEGIN:VCALENDAR\r\n" + contribution.body + b"END:VCALENDAR\r\n"
+    return icalendar.Calendar.from_ical(body).walk("VEVENT")
+
+
+def start(contribution):
+    return events(contribution)[0]["DTSTART"].dt
+
+
+def test_windows_zone_name_becomes_iana(site):
+    found, warnings = contributions(site, "windows_tzid.ics")
+    summer = found["040000008200E00074C5B7101A82E00800000000-summer"]
+    assert start(summer) == datetime(2026, 7, 15, 10, tzinfo=LA)
+    assert summer.tzids == ("America/Los_Angeles",) and warnings == []
+    assert b"Pacific Standard Time" not in summer.body
+    assert b"X-MICROSOFT-CDO-BUSYSTATUS:BUSY" in summer.body  # carried through
+
+
+def test_customized_zone_is_matched_to_the_source_zone(site):
+    found, _ = contributions(site, "customized_time_zone.ics")
+    series = found["custom-zone-weekly"]
+    assert start(series) == datetime(2026, 1, 6, 16, tzinfo=LA)
+    assert events(series)[0]["RRULE"]["UNTIL"] == [datetime(2026, 6, 30, 23, tzinfo=UTC)]
+    july = [s for s, _ in series.occurrences if s >= datetime(2026, 6, 1, tzinfo=UTC).timestamp()]
+    assert datetime.fromtimestamp(july[0], LA).hour == 16  # still 16:00 after the DST change
+
+
+def test_x_wr_timezone_feed_gets_local_times(site):
+    found, _ = contributions(site, "x_wr_timezone_google.ics")
+    assert start(found["colloquium-series@google.com"]) == datetime(2026, 1, 7, 14, tzinfo=LA)
+
+
+def test_floating_times_take_the_source_zone_and_unknown_zones_warn(site):
+    found, warnings = contributions(site, "floating_times.ics", 'timezone = "America/New_York"')
+    ny = zoneinfo.ZoneInfo("America/New_York")
+    assert start(found["floating-1@example.edu"]) == datetime(2026, 7, 20, 9, 30, tzinfo=ny)
+    assert start(found["unknown-tzid@example.edu"]) == datetime(2026, 1, 20, 9, 30, tzinfo=ny)
+    assert warnings == [
+        "event 'unknown-tzid@example.edu': DTSTART: unknown time zone 'Eastern Time'; "
+        "times taken as America/New_York"
+    ]
+
+
+def test_broken_events_are_skipped_with_warnings_not_the_source(site):
+    found, warnings = contributions(site, "broken_events.ics")
+    assert "good@example.edu" in found and len(found) == 2
+    assert "event 'no-start@example.edu' (No DTSTART) skipped: it has no DTSTART" in warnings
+    assert any(
+        w.startswith("event 'bad-start@example.edu' (ISO 8601 DTSTART) skipped: DTSTART")
+        for w in warnings
+    )
+    assert any("(No UID) has no UID; using " in w for w in warnings)
+    assert "ignored 1 VTODO component(s): only VEVENTs are served" in warnings
+
+
+def test_series_with_override_exdate_and_rdate(site):
+    found, _ = contributions(site, "recurring_overrides.ics")
+    series = found["weekly-seminar@example.edu"]
+    assert [e.get("RECURRENCE-ID") is not None for e in events(series)] == [False, True]
+    starts = [datetime.fromtimestamp(s, LA) for s, _ in series.occurrences]
+    assert datetime(2026, 1, 22, 14, tzinfo=LA) not in starts  # EXDATE
+    assert datetime(2026, 3, 12, 16, tzinfo=LA) in starts  # the override's new time
+    assert datetime(2026, 4, 6, 10, tzinfo=LA) in starts  # RDATE
+    assert len(starts) == 13 and series.recurring and series.upstream_sequence == 3
+
+
+def test_all_day_events_stay_dates_with_exclusive_end(site):
+    found, _ = contributions(site, "recurring_overrides.ics")
+    holiday = events(found["all-day@example.edu"])[0]
+    assert holiday["DTSTART"].dt == date(2026, 7, 4) and holiday["DTEND"].dt == date(2026, 7, 5)
+    festival = found["festival@example.edu"]
+    assert festival.occurrences[0][1] - festival.occurrences[0][0] == 3 * 86400
+
+
+def test_categories_map_to_types_and_bookkeeping_is_set_aside(site):
+    found, _ = contributions(site, "recurring_overrides.ics")
+    series = found["weekly-seminar@example.edu"]
+    assert series.types == ("seminar",)
+    master = events(series)[0]
+    assert [str(c) for c in master["CATEGORIES"].cats] == ["Seminar"]
+    for name in ("DTSTAMP", "SEQUENCE", "LAST-MODIFIED"):
+        assert name not in master
+
+
+def test_source_types_and_category_table(site):
+    extra = 'types = ["social"]\n[categories]\n"Lecture" = "workshop"'
+    found, _ = contributions(site, "x_wr_timezone_google.ics", extra)
+    assert found["colloquium-series@google.com"].types == ("workshop", "social")
+    assert found["summer-talk@google.com"].types == ("social",)
+
+
+def test_zoom_export_loses_its_stray_tzid_property_but_keeps_its_alarm(site):
+    found, _ = contributions(site, "zoom_export.ics")
+    (event,) = events(next(iter(found.values())))
+    assert "TZID" not in event and event.walk("VALARM")
+    assert "hillside.zoom.us/j/98648507063" in str(event["LOCATION"])
