@@ -40,10 +40,11 @@ class Horizon:
 
     @classmethod
     def around(cls, now: datetime, past_days: int, future_days: int) -> Horizon:
-        return cls(
-            int((now - timedelta(days=past_days)).timestamp()),
-            int((now + timedelta(days=future_days)).timestamp()),
-        )
+        """The horizon for ``now``, moved in 30-day steps: within one step, re-ingesting the
+        same source gives the same occurrences, so unchanged events cost no write."""
+        step = 30 * 86400
+        anchor = int(now.timestamp()) // step * step
+        return cls(anchor - past_days * 86400, anchor + step + future_days * 86400)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ workers) an exclusive lock on ``<data>/refresh.lock`` makes sure one refresh run
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from feedserver import __version__
 from feedserver.config import Config, Source
 from feedserver.errors import SourceError
 from feedserver.fetch import FetchCache, Fetched, FetchLimits, fetch_url, read_file
@@ -40,7 +42,7 @@ class Outcome:
 
 @dataclass
 class _Prepared:
-    fetched: Fetched
+    key: str
     contributions: list[Contribution] | None  # None: same bytes as the last ingest
     warnings: list[str]
     horizon: Horizon
@@ -76,7 +78,14 @@ def due(config: Config, store: Store, now: datetime) -> list[Source]:
     return result
 
 
-def _prepare(source: Source, config: Config, last_sha: str | None, now: datetime) -> _Prepared:
+def ingest_key(fetched: Fetched, source: Source, config: Config, span: Horizon) -> str:
+    """What the last ingest depended on: the bytes, the source's definition, the site's types
+    and zone, the horizon step and feedserver's version. Same key: nothing to re-parse."""
+    parts = (fetched.sha256, repr(source), repr(config.types), config.timezone, span, __version__)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _prepare(source: Source, config: Config, last_key: str | None, now: datetime) -> _Prepared:
     cache = FetchCache(config.data_dir / "fetch", source.id)
     if source.url:
         fetched = fetch_url(source.url, cache, limits(config), now=now)
@@ -86,11 +95,12 @@ def _prepare(source: Source, config: Config, last_sha: str | None, now: datetime
             source.path, cache, now=now, max_bytes=config.setting("fetch.max_bytes")
         )
     span = horizon(config, now)
-    if fetched.sha256 == last_sha:  # a 304 or the same bytes again: nothing to re-parse
-        return _Prepared(fetched, None, [], span)
+    key = ingest_key(fetched, source, config, span)
+    if key == last_key:  # a 304 or the same bytes again: nothing to re-parse
+        return _Prepared(key, None, [], span)
     parsed = KINDS[source.kind](fetched.body, source)
     contributions, warnings = normalize(parsed, source, config, span)
-    return _Prepared(fetched, contributions, warnings, span)
+    return _Prepared(key, contributions, warnings, span)
 
 
 def refresh(
@@ -101,18 +111,17 @@ def refresh(
     now: datetime | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Refresh the named sources (all given ids, due or not) or else every due source.
+    """Refresh the sources named in ``only`` (due or not), or else every due source.
 
     Sources that are no longer defined or are disabled lose their events first.
     """
     now = now or datetime.now(UTC)
     store.prune([s.id for s in config.sources if s.enabled], now)
     if only is not None:
-        wanted = list(dict.fromkeys(only))
+        wanted = set(only)
         sources = [s for s in config.sources if s.id in wanted]
-        force = True
     else:
-        sources, force = due(config, store, now), False
+        sources = due(config, store, now)
     statuses = store.statuses()
     outcomes: list[Outcome] = []
     workers = max(1, min(config.setting("fetch.concurrency"), len(sources)))
@@ -120,8 +129,9 @@ def refresh(
         futures = {}
         for source in sources:
             status = statuses.get(source.id)
-            last_sha = None if force or status is None or status.last_error else status.body_sha256
-            futures[pool.submit(_prepare, source, config, last_sha, now)] = source
+            # After a failure, re-parse even the same bytes: the failure may have been ours.
+            last_key = None if status is None or status.last_error else status.ingest_key
+            futures[pool.submit(_prepare, source, config, last_key, now)] = source
         for future in as_completed(futures):
             outcome = _store(futures[future], future, store, now)
             outcomes.append(outcome)
@@ -153,7 +163,7 @@ def _store(source: Source, future: Future[_Prepared], store: Store, now: datetim
         horizon=prepared.horizon,
         now=now,
         warnings=prepared.warnings,
-        body_sha256=prepared.fetched.sha256,
+        ingest_key=prepared.key,
     )
     return Outcome(
         source,

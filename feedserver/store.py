@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS sources (
     last_error TEXT,
     warnings TEXT NOT NULL DEFAULT '[]',
     event_count INTEGER NOT NULL DEFAULT 0,
-    body_sha256 TEXT                -- body of the last successful ingest: a 304 skips re-parsing
+    ingest_key TEXT                 -- body + definition of the last ingest: same key, no re-parse
 );
 CREATE TABLE IF NOT EXISTS contributions (
     source_id TEXT NOT NULL,
@@ -122,10 +122,11 @@ class IngestStats:
     changed: int = 0
     removed: int = 0
     unchanged: int = 0
+    moved: int = 0  # unchanged events whose occurrences were recomputed for a newer horizon
 
     @property
     def touched(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added or self.changed or self.removed or self.moved)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class SourceStatus:
     last_error: str | None
     warnings: list[str] = field(default_factory=list)
     event_count: int = 0
-    body_sha256: str | None = None
+    ingest_key: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -258,21 +259,23 @@ class Store:
         horizon: Horizon,
         now: datetime,
         warnings: Sequence[str] = (),
-        body_sha256: str | None = None,
+        ingest_key: str | None = None,
     ) -> IngestStats:
         """Replace everything a source contributes, in one transaction; merge affected events."""
         stats = IngestStats()
         with self._write() as db:
-            old = dict(
-                db.execute(
-                    "SELECT uid, content_hash FROM contributions WHERE source_id = ?", (source_id,)
+            old = {
+                uid: (content_hash, h_end)
+                for uid, content_hash, h_end in db.execute(
+                    "SELECT uid, content_hash, h_end FROM contributions WHERE source_id = ?",
+                    (source_id,),
                 )
-            )
+            }
             affected = set()
             count = 0
             for c in contributions:
                 count += 1
-                if old.pop(c.uid, None) == c.content_hash:
+                if old.pop(c.uid, None) == (c.content_hash, horizon.end):
                     stats.unchanged += 1
                     continue
                 affected.add(c.uid)
@@ -309,12 +312,12 @@ class Store:
                 self._merge(db, uid, now, stats)
             db.execute(
                 "INSERT INTO sources (id, last_attempt, last_success, last_error, warnings,"
-                " event_count, body_sha256) VALUES (?, ?, ?, NULL, ?, ?, ?)"
+                " event_count, ingest_key) VALUES (?, ?, ?, NULL, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET last_attempt = excluded.last_attempt,"
                 " last_success = excluded.last_success, last_error = NULL,"
                 " warnings = excluded.warnings, event_count = excluded.event_count,"
-                " body_sha256 = excluded.body_sha256",
-                (source_id, _iso(now), _iso(now), json.dumps(list(warnings)), count, body_sha256),
+                " ingest_key = excluded.ingest_key",
+                (source_id, _iso(now), _iso(now), json.dumps(list(warnings)), count, ingest_key),
             )
             if stats.touched:
                 self._bump(db, now)
@@ -381,7 +384,7 @@ class Store:
             (uid,),
         ).fetchall()
         existing = db.execute(
-            "SELECT content_hash, sequence FROM events WHERE uid = ?", (uid,)
+            "SELECT content_hash, sequence, h_end FROM events WHERE uid = ?", (uid,)
         ).fetchone()
         if not rows:
             if existing:
@@ -395,8 +398,14 @@ class Store:
         content_hash = hashlib.sha256(
             f"{winner[1]}\0{','.join(calendars)}\0{','.join(sorted(types))}".encode()
         ).hexdigest()
+        # a zero-length occurrence still occupies its instant
+        occurrences = [(s, max(e, s + 1)) for s, e in json.loads(winner[11])]
+        recurring = bool(winner[15])
         if existing and existing[0] == content_hash:
             stats.unchanged += 1
+            if existing[2] != winner[14]:  # same event, occurrences for a newer horizon
+                self._occurrences(db, uid, occurrences, recurring, winner[13], winner[14])
+                stats.moved += 1
             return
         upstream_sequence = winner[4]
         if existing:
@@ -408,9 +417,6 @@ class Store:
             upstream_modified = _when(winner[5])
             modified = upstream_modified if upstream_modified and upstream_modified <= now else now
             stats.added += 1
-        # a zero-length occurrence still occupies its instant
-        occurrences = [(s, max(e, s + 1)) for s, e in json.loads(winner[11])]
-        recurring = bool(winner[15])
         db.execute(
             "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -426,21 +432,41 @@ class Store:
                 winner[9],
                 winner[10],
                 int(recurring),
-                min((o[0] for o in occurrences), default=None),
-                max((o[1] for o in occurrences), default=None),
-                winner[13],
-                winner[14],
+                None,  # occ_first, occ_last, h_start, h_end: set by _occurrences below
+                None,
+                0,
+                0,
                 winner[12],
             ),
         )
         for table, slugs in (("event_calendars", calendars), ("event_types", types)):
             db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
             db.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(s, uid) for s in slugs])
+        self._occurrences(db, uid, occurrences, recurring, winner[13], winner[14])
+
+    def _occurrences(
+        self,
+        db: sqlite3.Connection,
+        uid: str,
+        occurrences: list[tuple[int, int]],
+        recurring: bool,
+        h_start: int,
+        h_end: int,
+    ) -> None:
+        db.execute(
+            "UPDATE events SET occ_first = ?, occ_last = ?, h_start = ?, h_end = ? WHERE uid = ?",
+            (
+                min((o[0] for o in occurrences), default=None),
+                max((o[1] for o in occurrences), default=None),
+                h_start,
+                h_end,
+                uid,
+            ),
+        )
         db.execute("DELETE FROM occurrences WHERE uid = ?", (uid,))
         if recurring:
             db.executemany(
-                "INSERT INTO occurrences VALUES (?, ?, ?)",
-                [(uid, s, e) for s, e in occurrences],
+                "INSERT INTO occurrences VALUES (?, ?, ?)", [(uid, s, e) for s, e in occurrences]
             )
 
 

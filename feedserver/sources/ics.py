@@ -37,6 +37,11 @@ def parse(body: bytes, source: Source) -> Parsed:
     if not head.upper().startswith(b"BEGIN:VCALENDAR"):
         preview = head[:40].decode("utf-8", "replace").splitlines()[0]
         raise ParseError(f"not an iCalendar file: it starts with {preview!r}")
+    if not body.rstrip().upper().endswith(b"END:VCALENDAR"):
+        # icalendar accepts a cut-off body and would silently lose the events after the cut.
+        raise ParseError(
+            "not valid iCalendar: the body is truncated (it does not end with END:VCALENDAR)"
+        )
     try:
         calendars = icalendar.Calendar.from_ical(body, multiple=True)
     except (ValueError, IndexError, KeyError) as e:
