@@ -337,8 +337,8 @@ def load_source(
     return Source(
         id=source_id,
         name=name.strip(),
-        kind=kind,
-        calendar=calendar,
+        kind=str(kind),
+        calendar=str(calendar),
         url=url,
         path=file_path,
         types=tuple(source_types),

@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 import icalendar
 import recurring_ical_events
@@ -138,7 +139,7 @@ class _Repair:
             fixed_lists = []
             for prop in props if isinstance(props, list) else [props]:
                 tzid = prop.params.get("TZID")
-                values = []
+                values: list[Any] = []
                 for item in prop.dts:
                     value = item.dt
                     if isinstance(value, tuple):  # RDATE;VALUE=PERIOD

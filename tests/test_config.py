@@ -90,7 +90,7 @@ def test_source_problems(site, toml, message):
 def test_site_setting_types_and_typos_are_reported(site):
     text = (site.feeds / "site.toml").read_text()
     text = text.replace('timezone = "America/Los_Angeles"', 'timezone = "Mars/Olympus"')
-    text += "\n[feeds]\npast_day = 3\nfuture_days = \"a year\"\n"
+    text += '\n[feeds]\npast_day = 3\nfuture_days = "a year"\n'
     (site.feeds / "site.toml").write_text(text)
     found = "\n".join(problems(site))
     assert "timezone 'Mars/Olympus' is not an IANA time zone name" in found

@@ -114,7 +114,8 @@ def test_only_due_sources_are_refreshed(site, upstream):
     upstream.serve("/cal.ics", GOOD)
     site.source(
         "up",
-        f'name = "Up"\nkind = "ics"\ncalendar = "ece"\nrefresh = "6h"\nurl = "{upstream.url("/cal.ics")}"',
+        f'name = "Up"\nkind = "ics"\ncalendar = "ece"\nrefresh = "6h"\n'
+        f'url = "{upstream.url("/cal.ics")}"',
     )
     site.refresh()
     from feedserver.refresh import refresh
