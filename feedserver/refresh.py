@@ -192,11 +192,14 @@ def exclusive(config: Config, *, wait: bool) -> Iterator[bool]:
 
 class Refresher(threading.Thread):
     """Background refresh loop of a server process: every ``tick`` seconds, refresh due sources
-    if no other process is refreshing right now."""
+    if no other process is refreshing right now. The tick is half the shortest source interval,
+    between 1 and 30 seconds, so no source waits much past its interval."""
 
-    def __init__(self, config: Config, store: Store, tick: float = 30.0) -> None:
+    def __init__(self, config: Config, store: Store) -> None:
         super().__init__(name="feedserver-refresher", daemon=True)
-        self.config, self.store, self.tick = config, store, tick
+        self.config, self.store = config, store
+        intervals = [s.refresh.total_seconds() for s in config.sources if s.enabled]
+        self.tick = min(30.0, max(1.0, min(intervals, default=60.0) / 2))
         self.stopping = threading.Event()
 
     def run(self) -> None:

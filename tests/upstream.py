@@ -85,6 +85,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, send_body: bool) -> None:
         upstream = self.server.upstream
+        with upstream._lock:
+            upstream.in_flight += 1
+            upstream.max_in_flight = max(upstream.max_in_flight, upstream.in_flight)
+        try:
+            self._answer_route(upstream, send_body=send_body)
+        finally:
+            with upstream._lock:
+                upstream.in_flight -= 1
+
+    def _answer_route(self, upstream: Upstream, *, send_body: bool) -> None:
         route = upstream._record(self.command, self.path, dict(self.headers.items()))
         if route is None:
             self._send(404, {"Content-Type": "text/plain"}, b"not found\n", send_body)
@@ -182,6 +192,8 @@ class Upstream:
         self._routes: dict[str, _Route] = {}
         self._requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests handled at the same moment
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.upstream = self
         self.port: int = self._server.server_port

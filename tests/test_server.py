@@ -1,0 +1,127 @@
+"""End to end: `feedserver serve` (gunicorn, several workers) over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import icalendar
+import pytest
+import requests
+
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+
+GOOD = (SAMPLES / "ics" / "recurring_overrides.ics").read_bytes()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(site) -> Iterator[str]:
+    """Start `feedserver serve` with 2 workers on the test site; yield its base URL."""
+    servers: list[subprocess.Popen] = []
+
+    def start(*args: str) -> str:
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "feedserver",
+            "--feeds",
+            str(site.feeds),
+            "--data",
+            str(site.data),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            *args,
+        ]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "FEEDSERVER_ADMIN_TOKEN": ""},
+        )
+        servers.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    return base
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        process.kill()
+        raise AssertionError(f"server did not start: {process.stderr.read().decode()[-2000:]}")
+
+    yield start
+    for process in servers:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+
+
+def test_conditional_requests_gzip_and_head_over_real_http(site, server):
+    site.sample("lab", "recurring_overrides.ics")
+    site.refresh()
+    base = server("--no-refresh")
+    url = f"{base}/all.ics?from=2026-01-01&to=2026-12-31"
+    plain = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=5)
+    assert (
+        plain.status_code == 200 and plain.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    )
+    assert "Content-Encoding" not in plain.headers
+    assert len(icalendar.Calendar.from_ical(plain.content).walk("VEVENT")) == 4
+    etag, modified = plain.headers["ETag"], plain.headers["Last-Modified"]
+    for _ in range(4):  # whichever worker answers, the bytes and the ETag are the same
+        again = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=5)
+        assert again.content == plain.content and again.headers["ETag"] == etag
+    assert requests.get(url, headers={"If-None-Match": etag}, timeout=5).status_code == 304
+    assert requests.get(url, headers={"If-Modified-Since": modified}, timeout=5).status_code == 304
+    raw = requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=5, stream=True)
+    assert raw.headers["Content-Encoding"] == "gzip" and raw.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(raw.raw.read()) == plain.content
+    head = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Length"] == str(len(plain.content))
+    bad = requests.get(f"{base}/all.ics?type=nope", timeout=5)
+    assert bad.status_code == 400 and bad.text.startswith("type: unknown type 'nope'")
+
+
+def test_one_worker_refreshes_at_a_time_and_all_see_the_result(site, server, upstream):
+    # A slow upstream: if two workers refreshed at once, it would see two requests in flight.
+    upstream.serve("/cal.ics", GOOD, delay=0.6, etag=None)
+    site.source(
+        "up",
+        'name = "Up"\nkind = "ics"\ncalendar = "ece"\nrefresh = "2s"\n'
+        f'url = "{upstream.url("/cal.ics")}"',
+    )
+    base = server()
+    deadline = time.monotonic() + 15
+    while upstream.hits("/cal.ics") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert upstream.hits("/cal.ics") >= 3
+    assert upstream.max_in_flight == 1
+    for _ in range(6):  # both workers answer from the shared store
+        body = requests.get(f"{base}/all.ics?from=2026-01-01", timeout=5).content
+        assert b"UID:weekly-seminar@example.edu" in body
+    status = requests.get(f"{base}/status", timeout=5).json()
+    assert status["ok"] and status["sources"][0]["events"] == 3
