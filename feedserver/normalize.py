@@ -80,13 +80,14 @@ def _epoch(value: date | datetime, zone: tzinfo) -> int:
 class _Repair:
     """Per-source time zone repair, remembering the warnings it gives and the zones it meets."""
 
-    def __init__(self, source: Source, config: Config) -> None:
+    def __init__(self, source: Source, config: Config, zones: dict[str, tzinfo]) -> None:
         self.source = source
+        self.zones = zones
         self.zone_name = source.timezone or config.timezone
         self.zone = zoneinfo.ZoneInfo(self.zone_name)
         self.candidates = list(dict.fromkeys([self.zone_name, config.timezone]))
         self.warnings: list[str] = []
-        self._custom: dict[int, tzinfo] = {}
+        self._custom: dict[str | None, tzinfo] = {}
 
     def value(self, value: date | datetime, tzid: str | None, where: str) -> date | datetime:
         if not isinstance(value, datetime):
@@ -107,7 +108,9 @@ class _Repair:
     def _custom_zone(self, value: datetime, tz: tzinfo, tzid: str | None, where: str) -> datetime:
         # An upstream VTIMEZONE with a name that is no IANA zone ("Customized Time Zone" in
         # Outlook exports): find the IANA zone with the same rules, else pin the instant in UTC.
-        zone = self._custom.get(id(tz))
+        tz = self.zones.get(tzid or "", tz)
+        value = value.replace(tzinfo=tz)
+        zone = self._custom.get(tzid)
         if zone is None:
             zone = resolve_tzid(tzid) if tzid else None
             years = range(value.year - 1, value.year + 2)
@@ -118,7 +121,7 @@ class _Repair:
                     f"{where}: time zone {tzid!r} matches no known zone; times converted to UTC"
                 )
                 zone = UTC
-            self._custom[id(tz)] = zone
+            self._custom[tzid] = zone
         if zone is UTC:
             return value.astimezone(UTC)
         return value.replace(tzinfo=zone)
@@ -317,7 +320,7 @@ def normalize(
 ) -> tuple[list[Contribution], list[str]]:
     """Turn an adapter's events into contributions; return them with the warnings given."""
     warnings = list(parsed.warnings)
-    repair = _Repair(source, config)
+    repair = _Repair(source, config, parsed.zones)
     typing = _Typing(source, config)
     site_zone = zoneinfo.ZoneInfo(config.timezone)
     for event in parsed.events:

@@ -120,3 +120,19 @@ def test_zoom_export_loses_its_stray_tzid_property_but_keeps_its_alarm(site):
     (event,) = events(next(iter(found.values())))
     assert "TZID" not in event and event.walk("VALARM")
     assert "hillside.zoom.us/j/98648507063" in str(event["LOCATION"])
+
+
+def test_each_feed_keeps_its_own_customized_time_zone(site):
+    # icalendar caches custom zones by TZID per process; two Outlook feeds both say
+    # "Customized Time Zone" and mean different zones.
+    pacific, _ = contributions(site, "customized_time_zone.ics")
+    site.sample("berlin", "customized_time_zone_berlin.ics", extra='timezone = "Europe/Berlin"')
+    config = site.config()
+    source = config.source("berlin")
+    parsed = ics.parse((SAMPLES / "ics" / "customized_time_zone_berlin.ics").read_bytes(), source)
+    found, warnings = normalize(parsed, source, config, HORIZON)
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    assert start(found[0]) == datetime(2026, 7, 7, 16, tzinfo=berlin)
+    assert start(found[1]) == datetime(2026, 1, 15, 10, tzinfo=berlin)  # Mozilla-style TZID
+    assert start(pacific["custom-zone-weekly"]) == datetime(2026, 1, 6, 16, tzinfo=LA)
+    assert any("mozilla.org" in w for w in warnings)  # icalendar's guess, kept as a warning

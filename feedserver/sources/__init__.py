@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ class Parsed:
 
     events: list[icalendar.Event] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # TZID -> the zone defined by the source's own VTIMEZONE, for TZIDs that name no IANA zone
+    # ("Customized Time Zone"): icalendar caches such zones per process, first feed wins.
+    zones: dict[str, tzinfo] = field(default_factory=dict)
 
 
 Parser = Callable[[bytes, "Source"], Parsed]

@@ -9,6 +9,7 @@ Per-property time zone repair is normalize's job.
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import icalendar
 import x_wr_timezone
@@ -16,6 +17,7 @@ import x_wr_timezone
 from feedserver.config import Source
 from feedserver.errors import ParseError
 from feedserver.sources import Parsed
+from feedserver.timezones import resolve_tzid
 
 # A broken value in one of these makes the event impossible to place in time: skip the event.
 # A broken value elsewhere (GEO, URL…) only costs that property.
@@ -42,11 +44,15 @@ def parse(body: bytes, source: Source) -> Parsed:
         raise ParseError(
             "not valid iCalendar: the body is truncated (it does not end with END:VCALENDAR)"
         )
-    try:
-        calendars = icalendar.Calendar.from_ical(body, multiple=True)
-    except (ValueError, IndexError, KeyError) as e:
-        raise ParseError(f"not valid iCalendar: {e}") from e
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            calendars = icalendar.Calendar.from_ical(body, multiple=True)
+        except (ValueError, IndexError, KeyError) as e:
+            raise ParseError(f"not valid iCalendar: {e}") from e
     result = Parsed()
+    # icalendar's own warnings (e.g. a guessed Mozilla-style TZID) belong to the source's status.
+    result.warnings.extend(dict.fromkeys(str(w.message) for w in caught))
     for calendar in calendars:
         if calendar.get("X-WR-TIMEZONE"):
             try:
@@ -55,9 +61,11 @@ def parse(body: bytes, source: Source) -> Parsed:
                 result.warnings.append(f"X-WR-TIMEZONE ignored: {e}")
         skipped: dict[str, int] = {}
         for component in calendar.subcomponents:
+            if isinstance(component, icalendar.Timezone):
+                _own_zone(component, result)  # served VTIMEZONEs are our own, see timezones.py
+                continue
             if not isinstance(component, icalendar.Event):
-                if component.name != "VTIMEZONE":  # VTIMEZONEs are replaced by our own
-                    skipped[component.name] = skipped.get(component.name, 0) + 1
+                skipped[component.name] = skipped.get(component.name, 0) + 1
                 continue
             event = _checked(component, source, result.warnings)
             if event is not None:
@@ -65,6 +73,16 @@ def parse(body: bytes, source: Source) -> Parsed:
         for name, count in sorted(skipped.items()):
             result.warnings.append(f"ignored {count} {name} component(s): only VEVENTs are served")
     return result
+
+
+def _own_zone(component: icalendar.Timezone, result: Parsed) -> None:
+    tzid = str(component.get("TZID", "")).strip()
+    if not tzid or resolve_tzid(tzid) is not None:
+        return
+    try:
+        result.zones[tzid] = component.to_tz(lookup_tzid=False)
+    except Exception as e:  # a malformed VTIMEZONE: its events fall back to the source's zone
+        result.warnings.append(f"VTIMEZONE {tzid!r} is unusable: {e}")
 
 
 def _checked(event: icalendar.Event, source: Source, warnings: list[str]) -> icalendar.Event | None:
