@@ -780,7 +780,7 @@ def machine_facts() -> list[str]:
 
 
 class _SerialExecutor:
-    """Stands in for ThreadPoolExecutor while profiling: cProfile only sees its own thread."""
+    """Stands in for the worker pool while profiling: cProfile only sees its own thread."""
 
     def __init__(self, *_: Any, **__: Any) -> None:
         pass
@@ -849,13 +849,13 @@ def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> Non
     refresh_module = feedserver.refresh
     with ExitStack() as patches:
         patches.enter_context(
-            mock.patch.object(refresh_module, "ThreadPoolExecutor", _SerialExecutor)
+            mock.patch.object(refresh_module, "_pool", lambda workers: _SerialExecutor())
         )
         for module, name, label in (
             (refresh_module, "fetch_url", "fetch"),
             (refresh_module, "normalize", "normalize"),
             (normalize_module, "occurrences", "occurrences"),
-            (icalendar.Event, "to_ical", "serialize"),
+            (normalize_module, "serialize", "serialize"),
             (Store, "ingest", "store"),
         ):
             wrapped = timed(label, getattr(module, name))
@@ -874,7 +874,7 @@ def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> Non
         ("parse (ics adapter)", t["parse"], f"bare from_ical: {bare:.2f} s"),
         ("normalize", t["normalize"], ""),
         ("  occurrences (recurring-ical-events)", t["occurrences"], ""),
-        ("  serialize (Event.to_ical)", t["serialize"], ""),
+        ("  serialize (normalize.serialize)", t["serialize"], ""),
         ("  the rest (zones, types, hashes)", rest, ""),
         ("store.ingest (SQLite)", t["store"], ""),
         ("other", other, ""),
@@ -887,7 +887,7 @@ def profile_refresh(feeds: Path, data: Path, ids: list[str]) -> None:
     config = feedserver.config.load(feeds, data)
     store = Store(config.store_path)
     profile = cProfile.Profile()
-    with mock.patch.object(feedserver.refresh, "ThreadPoolExecutor", _SerialExecutor):
+    with mock.patch.object(feedserver.refresh, "_pool", lambda workers: _SerialExecutor()):
         begin = time.perf_counter()
         profile.enable()
         feedserver.refresh.refresh(config, store, only=ids)

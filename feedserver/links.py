@@ -139,7 +139,7 @@ _FIELD_PHRASES = (
     "Phone conference ID",
     "Webinar ID",
 )
-_CAPITALISED = re.compile(r"(?:[A-Z][a-z]+|[A-Z]{2,})(?=(?:-[a-z]+)?[ \t]*:)")
+_CAPITALISED = re.compile(r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:-[a-z]+)?[ \t]*:(.?)", re.S)
 _GENERIC_LABEL = re.compile(r"[A-Z][a-z]{2,}:")
 
 
@@ -172,16 +172,23 @@ def _path_start(url: str) -> int:
 
 
 def _glued_label_at(text: str, i: int) -> bool:
-    """Whether a field label glued to preceding text starts at ``text[i]``."""
-    rest = text[i:]
+    """Whether a field label glued to preceding text starts at ``text[i]`` (``i > 0``)."""
+    rest = text[i : i + 64]
     if rest.startswith(_FIELD_PHRASES):
         return True
-    word = _CAPITALISED.match(rest)
-    if word and word.group().lower() in _FIELD_WORDS:
+    label = _CAPITALISED.match(rest)
+    if label is None:
+        return False
+    # A field's colon is followed by a space; right after "/" or "=" a "Word:x" is part of the
+    # URL (wiki/Talk:Main_Page).
+    spaced = not label[1] or label[1].isspace()
+    if not spaced and text[i - 1] in "/:=?&#":
+        return False
+    if re.split(r"[^A-Za-z]", label.group(), maxsplit=1)[0].lower() in _FIELD_WORDS:
         return True
     # An unknown "Word:" counts only right after a digit, where a Zoom id or a pwd token ended;
     # after a letter it may be part of a name ("…/my/DrSmith: office hours").
-    return bool(_GENERIC_LABEL.match(rest)) and i > 0 and text[i - 1].isdigit()
+    return spaced and bool(_GENERIC_LABEL.match(rest)) and text[i - 1].isdigit()
 
 
 def _cut_glued_label(url: str, after: str = "", start: int | None = None) -> str:
@@ -200,7 +207,7 @@ def _cut_glued_label(url: str, after: str = "", start: int | None = None) -> str
     joined = url + after[:60]
     first = _path_start(url) + 1 if start is None else start
     for i in range(first, len(url)):
-        if url[i].isupper() and _glued_label_at(joined, i):
+        if url[i].isupper() and not url[i - 1].isspace() and _glued_label_at(joined, i):
             return url[:i]
     return url
 
@@ -234,6 +241,10 @@ def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
             start = run.start() + a
             piece = run.group()[a:b]
             cleaned = _strip_trailing(_cut_glued_label(piece, text[start + len(piece) :]))
+            if re.search(r"(?i)[?&]context=$", cleaned):
+                # Teams' context shown decoded ({"Tid":"…"}): its braces and quotes end the run.
+                context = re.match(r"\{[^\s{}<>]*\}", text[start + len(cleaned) :])
+                cleaned += context.group() if context else ""
             if cleaned:
                 yield start, start + len(cleaned), cleaned
 
@@ -256,20 +267,18 @@ _WEBCAST_LABEL = re.compile(
 _FIELD_START_AFTER = "\n.;|*>)]:!?-\u2013\u2014\u2022\u00b7("
 
 
-def _label_before(text: str, start: int, line_only: bool = False) -> int | None:
+def _label_before(text: str, start: int) -> int | None:
     """Where the webcast label that introduces the URL at ``start`` begins, if there is one.
 
     The label must begin a field: at the start of a line, after field punctuation, or glued
     (capitalised) to the previous field; "Registration online: <form>" is not a label.
     """
     lo = max(0, start - 120)
-    if line_only:
-        lo = max(lo, text.rfind("\n", 0, start) + 1)
     window = text[lo:start]
     pos = 0
     while match := _WEBCAST_LABEL.search(window, pos):
         at = lo + match.start()
-        before = text[:at].rstrip(" \t")
+        before = text[:at].rstrip(" \t\u00a0")
         if (
             not before
             or before[-1] in _FIELD_START_AFTER
@@ -288,16 +297,17 @@ _HTML_HINT = re.compile(
     rf"|hr|blockquote|pre|section|article){_TAG_NAME_END}[^<>]*>",
     re.I,
 )
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
-_ANCHOR = re.compile(r"<a\s([^<>]*)>(.*?)</a\s*>", re.I | re.S)
+_SCRIPT = re.compile(r"<(script|style)\b.{0,100000}?</\1\s*>", re.I | re.S)
+# Bounded so that markup full of unclosed tags costs linear time.
+_ANCHOR = re.compile(r"<a\s([^<>]*)>(.{0,4000}?)</a\s*>", re.I | re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>]+))""", re.I)
 _BLOCK_TAG = re.compile(
-    r"<(?:br|/?p|/?div|/?li|/?tr|/?h[1-6]|/?table|/?ul|/?ol|hr|/?blockquote|/?pre|/?section"
+    r"<(?:br|/?p|/?div|/?li|/?tr|/?td|/?th|/?h[1-6]|/?table|/?ul|/?ol|hr|/?blockquote|/?pre|/?section"
     rf"|/?article){_TAG_NAME_END}[^<>]*>",
     re.I,
 )
 # A tag name must end at a space, "/" or ">": Outlook's <https://…> is not a tag.
-_ANY_TAG = re.compile(rf"<!--.*?-->|</?[A-Za-z][A-Za-z0-9]*{_TAG_NAME_END}[^<>]*>", re.S)
+_ANY_TAG = re.compile(rf"<!--.{{0,20000}}?-->|</?[A-Za-z][A-Za-z0-9]*{_TAG_NAME_END}[^<>]*>", re.S)
 _LOOKS_LIKE_URL = re.compile(r"(?i)(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S*")
 
 
@@ -311,10 +321,10 @@ def _looks_like_html(text: str) -> bool:
     return bool(_HTML_HINT.search(text))
 
 
-def _html_to_text(markup: str, drop: Callable[[str], bool] | None = None) -> str:
-    """Plain text of ``markup``. Without ``drop`` each link reads ``href text`` (so that a label
-    before the anchor stays right before its URL); with it, links for which ``drop(href)`` holds
-    vanish and the others read ``text (href)``."""
+def _html_to_text(markup: str, bare: Callable[[str], bool] | None = None) -> str:
+    """Plain text of ``markup``. Without ``bare`` each link reads ``href text`` (so that a label
+    before the anchor stays right before its URL); with it, links for which ``bare(href)`` holds
+    read ``href`` and the others ``text (href)``."""
 
     def anchor(match: re.Match[str]) -> str:
         href_match = _HREF.search(match.group(1))
@@ -323,11 +333,9 @@ def _html_to_text(markup: str, drop: Callable[[str], bool] | None = None) -> str
         inner = " ".join(_decode_entities(_ANY_TAG.sub("", match.group(2))).split())
         if not re.match(r"(?i)https?://", href):
             return f" {inner} "
-        if drop is not None and drop(href):
-            return " "
-        if not inner or _LOOKS_LIKE_URL.fullmatch(inner):
+        if not inner or _LOOKS_LIKE_URL.fullmatch(inner) or (bare is not None and bare(href)):
             return f" {href} "
-        return f" {href} {inner} " if drop is None else f" {inner} ({href}) "
+        return f" {href} {inner} " if bare is None else f" {inner} ({href}) "
 
     text = _ANCHOR.sub(anchor, _SCRIPT.sub(" ", markup))
     text = _ANY_TAG.sub("", _BLOCK_TAG.sub("\n", text))
@@ -397,6 +405,7 @@ def _zoom(tail: str) -> tuple[str, str, str | None, int] | None:
 def _teams(tail: str) -> tuple[str, str, str | None, int] | None:
     path, _ = _split_tail(tail)
     if path.startswith("/l/meetup-join/"):
+        tail = tail.replace("{", "%7b").replace("}", "%7d").replace('"', "%22")
         lowered = tail.lower()
         close = lowered.rfind("%7d")
         # The JSON context ends the URL; text glued after its closing brace is not part of it.
@@ -505,7 +514,7 @@ _MEETING_ID = re.compile(
     r"[ \t]*[:#][ \t]*(\d+(?:[ \t\u00a0-]\d+)*)"
 )
 _PASSCODE = re.compile(
-    r"(?i)(?<![a-z])(?:(?:meeting|webinar|numeric)\s+)?(?:passcode|password|pass\s+code)"
+    r"(?i)(?<![a-z])(?:(?:meeting|webinar|numeric)[ \t]+)?(?:passcode|password|pass[ \t]+code)"
     r"[ \t]*:[ \t]*(\S+)"
 )
 _NOT_MEETING_PASSWORD = re.compile(r"(?i)(?:wi-?fi|wireless|network|eduroam|guest)\W*$")
@@ -633,21 +642,23 @@ def find_meeting_links(*texts: str) -> list[MeetingLink]:
     occurrences = _occurrences(prepared)
     best: dict[tuple[str, str], _Target] = {}
     details: dict[tuple[str, str], list[str | None]] = {}
+    by_text: dict[int, list[_Occurrence]] = {}
     for occ in occurrences:
-        key, text = occ.target.key, prepared[occ.text]
-        if key not in best or occ.target.rank > best[key].rank:
-            best[key] = occ.target
-        same_text = [o for o in occurrences if o.text == occ.text]
-        stop = next(
-            (o.start for o in same_text if o.start > occ.start and o.target.key != key), len(text)
-        )
-        regions = [text[occ.end : min(stop, occ.end + _AFTER_LIMIT)]]
-        if same_text[0] is occ:
-            regions.append(text[max(0, occ.start - _BEFORE_LIMIT) : occ.start])
-        slot = details.setdefault(key, [None, None, None])
-        for region in regions:
-            for n, value in enumerate(_details(region, occ.target)):
-                slot[n] = slot[n] or value
+        by_text.setdefault(occ.text, []).append(occ)
+    for index, found in by_text.items():
+        text = prepared[index]
+        for i, occ in enumerate(found):
+            key = occ.target.key
+            if key not in best or occ.target.rank > best[key].rank:
+                best[key] = occ.target
+            stop = next((o.start for o in found[i + 1 :] if o.target.key != key), len(text))
+            regions = [text[occ.end : min(stop, occ.end + _AFTER_LIMIT)]]
+            if i == 0:
+                regions.append(text[max(0, occ.start - _BEFORE_LIMIT) : occ.start])
+            slot = details.setdefault(key, [None, None, None])
+            for region in regions:
+                for n, value in enumerate(_details(region, occ.target)):
+                    slot[n] = slot[n] or value
     links = []
     for key, target in best.items():
         text_id, passcode, dial_in = details[key]
@@ -710,7 +721,7 @@ def _without_urls(text: str, keys: set[tuple[str, str]]) -> str:
         if target is None or target.key not in keys or start < pos:
             continue
         line_start = text.rfind("\n", 0, start) + 1
-        cut = _label_before(text, start, line_only=True)
+        cut = _label_before(text, start)
         if cut is None:
             intro = _JOIN_INTRO.search(text, line_start, start)
             cut = intro.start() if intro else start
@@ -719,7 +730,8 @@ def _without_urls(text: str, keys: set[tuple[str, str]]) -> str:
             end += 1
             if cut == start:
                 cut -= 1
-        out.append(text[pos:cut])
+        # Keep the line count: the caller pairs each line with the original one.
+        out.append(text[pos:cut] + "\n" * text.count("\n", cut, end))
         pos = end
     out.append(text[pos:])
     return "".join(out)
@@ -731,7 +743,7 @@ def strip_meeting_details(text: str, links: Sequence[MeetingLink]) -> str:
 
     The rest of the text is kept line for line; lines left with only a label or punctuation are
     dropped, and invitation boilerplate ("One tap mobile", "Join by SIP", Teams' footer lines) is
-    dropped with the numbers. HTML comes back as plain text (links read ``text (url)``).
+    dropped with the numbers. HTML comes back as plain text (other links read ``text (url)``).
 
     >>> strip_meeting_details("Talk.\\nZoom: https://zoom.us/j/123456789\\nPasscode: 42x",
     ...                       find_meeting_links("https://zoom.us/j/123456789"))
@@ -741,18 +753,19 @@ def strip_meeting_details(text: str, links: Sequence[MeetingLink]) -> str:
         return text
     keys = {t.key for link in links if (t := _classify(link.url)) is not None}
     if _looks_like_html(text):
-        text = _html_to_text(text, drop=lambda href: getattr(_classify(href), "key", None) in keys)
+        text = _html_to_text(text, bare=lambda href: getattr(_classify(href), "key", None) in keys)
     original = text.replace("\r\n", "\n").split("\n")
     stripped = _without_urls("\n".join(original), keys).split("\n")
     kept: list[str] = []
     for before, line, dial in zip(original, stripped, _dial_lines(stripped), strict=True):
         if dial is not None or _BOILERPLATE.match(line):
             continue
-        for match in reversed([*_passcodes(line), *_MEETING_ID.finditer(line)]):
+        fields = sorted([*_passcodes(line), *_MEETING_ID.finditer(line)], key=lambda m: m.start())
+        for match in reversed(fields):
             line = line[: match.start()] + line[match.end() :]
         if line != before:
-            line = re.sub(r"(?<=\S)[ \t]{2,}", " ", line).rstrip()
-            if re.fullmatch(r"[\W_]*(?:[A-Za-z][\w ]{0,30}:[\W_]*)?", line):
+            line = re.sub(r"(?<=\w)[ \t]+(?=[.,;])", "", re.sub(r"[ \t]{2,}", " ", line)).strip()
+            if re.fullmatch(r"[\W_]*|[^:]{1,40}:[\W_]*", line):
                 continue
         kept.append(line)
     return _tidy(kept)

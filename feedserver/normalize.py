@@ -190,6 +190,39 @@ class _Repair:
             del event["DTEND"]
 
 
+def fold(line: str) -> bytes:
+    """One content line as CRLF-terminated bytes, folded (RFC 5545 §3.1) exactly as icalendar
+    folds it: at most 74 octets of content per physical line, never splitting a UTF-8 character
+    or a backslash/caret escape.
+    icalendar's own folding walks every character; this is the hot path of ingest.
+
+    >>> fold("X:" + "a" * 80) == b"X:" + b"a" * 72 + b"\\r\\n " + b"a" * 8 + b"\\r\\n"
+    True
+    >>> [len(line) for line in fold("S:" + "é" * 40).split(b"\\r\\n")]
+    [74, 9, 0]
+    """
+    data = line.encode()
+    if len(data) <= 74:
+        return data + b"\r\n"
+    parts = []
+    start = 0
+    while len(data) - start > 74:
+        end = start + 74
+        while data[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its lead byte
+            end -= 1
+        if data[end - 1] in b"\\^" and end - start > 1:  # keep escapes (\, ^n) on one line
+            end -= 1
+        parts.append(data[start:end])
+        start = end
+    parts.append(data[start:])
+    return b"\r\n ".join(parts) + b"\r\n"
+
+
+def serialize(component: icalendar.Component) -> bytes:
+    """The component as iCalendar bytes, exactly as ``component.to_ical()`` but faster."""
+    return b"".join(fold(str(line)) for line in component.content_lines() if line)
+
+
 def _text(component: icalendar.Event, name: str) -> str:
     value = component.get(name)
     return str(value) if value is not None else ""
@@ -285,13 +318,13 @@ def occurrences(
     for event in group:
         calendar.add_component(event)
     query = recurring_ical_events.of(calendar)
-    found = {
-        (_epoch(o["DTSTART"].dt, zone), _epoch(o["DTEND"].dt, zone) if "DTEND" in o else None)
-        for o in query.between(
-            datetime.fromtimestamp(horizon.start, UTC), datetime.fromtimestamp(horizon.end, UTC)
-        )
-    }
-    return tuple(sorted((s, e if e is not None else s) for s, e in found))
+    # _occurrences_between() gives start/end without building a component per occurrence
+    # (between() copies the whole event each time: most of ingest's cost for long series).
+    found = query._occurrences_between(
+        query.to_datetime(datetime.fromtimestamp(horizon.start, UTC)),
+        query.to_datetime(datetime.fromtimestamp(horizon.end, UTC)),
+    )
+    return tuple(sorted({(_epoch(o.start, zone), _epoch(o.end, zone)) for o in found}))
 
 
 def _series_end(group: list[icalendar.Event], zone: tzinfo) -> int | None:
@@ -336,7 +369,7 @@ def normalize(
             for name in _BOOKKEEPING:
                 if name in event:
                     del event[name]
-        body = b"".join(event.to_ical() for event in group)
+        body = b"".join(serialize(event) for event in group)
         digest = hashlib.sha256(body)
         digest.update(f"\0{source.calendar}\0{','.join(types)}".encode())
         master = group[0]

@@ -18,7 +18,6 @@ from feedserver.config import Config
 from feedserver.errors import NotFound, QueryError
 
 PARAMETERS = ("calendar", "type", "from", "to")
-SCOPES = {"all": None, "calendars": "calendar", "types": "type"}
 
 
 @dataclass(frozen=True)

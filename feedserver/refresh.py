@@ -10,9 +10,16 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,7 +132,7 @@ def refresh(
     statuses = store.statuses()
     outcomes: list[Outcome] = []
     workers = max(1, min(config.setting("fetch.concurrency"), len(sources)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
+    with _pool(workers) as pool:
         futures = {}
         for source in sources:
             status = statuses.get(source.id)
@@ -172,6 +179,15 @@ def _store(source: Source, future: Future[_Prepared], store: Store, now: datetim
         warnings=prepared.warnings,
         stats=stats,
     )
+
+
+def _pool(workers: int) -> Executor:
+    """Where sources are fetched, parsed and normalized: parsing is CPU-bound and holds the GIL,
+    so several sources go to separate processes ("spawn": safe from a threaded server process);
+    a single source stays in this process and costs no interpreter start-up."""
+    if workers == 1:
+        return ThreadPoolExecutor(1, thread_name_prefix="fetch")
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 @contextmanager

@@ -81,6 +81,8 @@ CREATE TABLE IF NOT EXISTS event_calendars (
     slug TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (slug, uid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_types (
     slug TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (slug, uid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_calendars_uid ON event_calendars (uid);
+CREATE INDEX IF NOT EXISTS event_types_uid ON event_types (uid);
 CREATE TABLE IF NOT EXISTS occurrences (uid TEXT NOT NULL, start INTEGER NOT NULL,
     end INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (uid, end);
@@ -237,12 +239,6 @@ class Store:
             EventRow(uid, body, tuple(tzids.split()), year)
             for uid, body, tzids, year in self.db.execute(sql, params)
         ]
-
-    def event(self, event_id_: str) -> EventRow | None:
-        row = self.db.execute(
-            "SELECT uid, body, tzids, first_year FROM events WHERE id = ?", (event_id_,)
-        ).fetchone()
-        return EventRow(row[0], row[1], tuple(row[2].split()), row[3]) if row else None
 
     def counts(self, table: str) -> dict[str, int]:
         """Events per calendar (``event_calendars``) or per type (``event_types``)."""

@@ -136,3 +136,17 @@ def test_each_feed_keeps_its_own_customized_time_zone(site):
     assert start(found[1]) == datetime(2026, 1, 15, 10, tzinfo=berlin)  # Mozilla-style TZID
     assert start(pacific["custom-zone-weekly"]) == datetime(2026, 1, 6, 16, tzinfo=LA)
     assert any("mozilla.org" in w for w in warnings)  # icalendar's guess, kept as a warning
+
+
+def test_fast_serialize_is_byte_identical_to_icalendar():
+    from feedserver.normalize import serialize
+
+    files = [
+        *(SAMPLES / "ics").glob("*.ics"),
+        *(SAMPLES.parent.parent / "feeds" / "data").glob("*.ics"),
+    ]
+    events = [e for f in files for e in icalendar.Calendar.from_ical(f.read_bytes()).walk("VEVENT")]
+    long_text = icalendar.Event()
+    long_text.add("DESCRIPTION", "Café, \\; 日本語 ^ " * 40)
+    for event in [*events, long_text]:
+        assert serialize(event) == event.to_ical()
