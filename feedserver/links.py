@@ -19,8 +19,9 @@ step below cuts only where the evidence is clear:
    only when a label such as ``Webcast:`` or ``Livestream:`` introduces it.
 5. Occurrences of one meeting (same Zoom id, same Teams thread, …) are merged; the variant with a
    ``pwd=`` and otherwise the longest one is kept. Meeting id, passcode and dial-in are read from
-   the text after each occurrence up to the next different meeting (and, for the first link of a
-   text, from just before it).
+   the text after each occurrence up to the next link (and, for the first link of a text, from
+   just before it); a "Meeting ID" there that contradicts the link's own id means the details
+   belong to another meeting, and none are taken.
 """
 
 from __future__ import annotations
@@ -297,7 +298,8 @@ _HTML_HINT = re.compile(
     rf"|hr|blockquote|pre|section|article){_TAG_NAME_END}[^<>]*>",
     re.I,
 )
-_SCRIPT = re.compile(r"<(script|style)\b.{0,100000}?</\1\s*>", re.I | re.S)
+_HIDDEN = re.compile(r"<!--|<script\b|<style\b")
+_HIDDEN_END = {"<!--": "-->", "<script": "</script>", "<style": "</style>"}
 # Bounded so that markup full of unclosed tags costs linear time.
 _ANCHOR = re.compile(r"<a\s([^<>]*)>(.{0,4000}?)</a\s*>", re.I | re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>]+))""", re.I)
@@ -307,7 +309,7 @@ _BLOCK_TAG = re.compile(
     re.I,
 )
 # A tag name must end at a space, "/" or ">": Outlook's <https://…> is not a tag.
-_ANY_TAG = re.compile(rf"<!--.{{0,20000}}?-->|</?[A-Za-z][A-Za-z0-9]*{_TAG_NAME_END}[^<>]*>", re.S)
+_ANY_TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9]*{_TAG_NAME_END}[^<>]*>", re.S)
 _LOOKS_LIKE_URL = re.compile(r"(?i)(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S*")
 
 
@@ -319,6 +321,25 @@ def _looks_like_html(text: str) -> bool:
     False
     """
     return bool(_HTML_HINT.search(text))
+
+
+def _drop_hidden(markup: str) -> str:
+    """``markup`` without comments, scripts and styles, in linear time even when one is unclosed.
+
+    >>> _drop_hidden("a<!--[if mso]>x<![endif]-->b<style>p{}</style>c<!-- d")
+    'a b c<!-- d'
+    """
+    lower = markup.lower()
+    out, pos = [], 0
+    for opener in _HIDDEN.finditer(lower):
+        if opener.start() < pos:
+            continue
+        end = lower.find(_HIDDEN_END[opener.group()], opener.end())
+        if end < 0:
+            break
+        out.append(markup[pos : opener.start()] + " ")
+        pos = end + len(_HIDDEN_END[opener.group()])
+    return "".join(out) + markup[pos:]
 
 
 def _html_to_text(markup: str, bare: Callable[[str], bool] | None = None) -> str:
@@ -337,7 +358,7 @@ def _html_to_text(markup: str, bare: Callable[[str], bool] | None = None) -> str
             return f" {href} "
         return f" {href} {inner} " if bare is None else f" {inner} ({href}) "
 
-    text = _ANCHOR.sub(anchor, _SCRIPT.sub(" ", markup))
+    text = _ANCHOR.sub(anchor, _drop_hidden(markup))
     text = _ANY_TAG.sub("", _BLOCK_TAG.sub("\n", text))
     text = _decode_entities(text).replace("\r\n", "\n")
     lines = (" ".join(line.replace("\u00a0", " ").split()) for line in text.split("\n"))
@@ -651,7 +672,8 @@ def find_meeting_links(*texts: str) -> list[MeetingLink]:
             key = occ.target.key
             if key not in best or occ.target.rank > best[key].rank:
                 best[key] = occ.target
-            stop = next((o.start for o in found[i + 1 :] if o.target.key != key), len(text))
+            # Up to the next link: text after a repeat of this link is that repeat's region.
+            stop = found[i + 1].start if i + 1 < len(found) else len(text)
             regions = [text[occ.end : min(stop, occ.end + _AFTER_LIMIT)]]
             if i == 0:
                 regions.append(text[max(0, occ.start - _BEFORE_LIMIT) : occ.start])
@@ -723,7 +745,7 @@ def _without_urls(text: str, keys: set[tuple[str, str]]) -> str:
         line_start = text.rfind("\n", 0, start) + 1
         cut = _label_before(text, start)
         if cut is None:
-            intro = _JOIN_INTRO.search(text, line_start, start)
+            intro = _JOIN_INTRO.search(text, max(line_start, start - 80), start)
             cut = intro.start() if intro else start
         opener = text[cut:start].rstrip(" \t")[-1:] if cut < start else text[start - 1 : start]
         if opener in _CLOSERS and text[end : end + 1] == _CLOSERS[opener]:
