@@ -68,7 +68,9 @@ SOURCE_KEYS = {
     "timezone": "IANA zone for floating times (default: the site's)",
     "refresh": "how often to fetch it, e.g. 30m, 6h (default: fetch.default_refresh)",
     "enabled": "false keeps the definition but stops fetching and serving it",
+    "online_links": '"include" (default) or "omit": publish meeting links and passcodes or not',
 }
+ONLINE_LINKS = ("include", "omit")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Source:
     timezone: str | None = None
     refresh: timedelta = timedelta(hours=1)
     enabled: bool = True
+    online_links: str = "include"
     file: Path | None = None
 
     @property
@@ -332,6 +335,11 @@ def load_source(
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         problems.append(f"{path}: enabled must be true or false, got {enabled!r}")
+    online_links = data.get("online_links", "include")
+    if online_links not in ONLINE_LINKS:
+        problems.append(
+            f"{path}: online_links must be one of {', '.join(ONLINE_LINKS)}, got {online_links!r}"
+        )
     if len(problems) > before:
         return None
     return Source(
@@ -346,6 +354,7 @@ def load_source(
         timezone=timezone,
         refresh=refresh,
         enabled=enabled,
+        online_links=online_links,
         file=path,
     )
 
