@@ -54,7 +54,7 @@ SITE_SETTINGS: dict[str, tuple[Any, str]] = {
     "fetch.max_bytes": (20_000_000, "largest upstream body accepted, in bytes"),
     "fetch.max_redirects": (5, "redirects followed per fetch"),
     "fetch.default_refresh": ("1h", "refresh interval of sources that set none"),
-    "fetch.concurrency": (4, "sources fetched at once by a refresh"),
+    "fetch.concurrency": (4, "sources fetched and parsed at once (worker processes)"),
 }
 
 SOURCE_KEYS = {
