@@ -28,9 +28,10 @@ def header(name: str, description: str, url: str, config: Config) -> bytes:
     calendar.add("METHOD", "PUBLISH")
     # RFC 7986 names next to the X-WR-* names that Google, Apple and Outlook read.
     calendar.add("NAME", name)
-    calendar.add("X-WR-CALNAME", name)
+    # X- properties are TEXT (RFC 5545 §3.8.8.2) but icalendar only escapes them when told so.
+    calendar.add("X-WR-CALNAME", icalendar.vText(name))
     calendar.add("DESCRIPTION", description)
-    calendar.add("X-WR-CALDESC", description)
+    calendar.add("X-WR-CALDESC", icalendar.vText(description))
     calendar.add("X-WR-TIMEZONE", config.timezone)
     interval = parse_duration(config.setting("feeds.refresh_interval"))
     calendar.add("REFRESH-INTERVAL", interval, parameters={"VALUE": "DURATION"})

@@ -45,6 +45,16 @@ def test_calendar_feed_has_the_client_facing_header(site):
     assert "Pacific Standard Time" not in text
 
 
+def test_calendar_level_text_is_escaped(site):
+    text = (site.feeds / "site.toml").read_text()
+    (site.feeds / "site.toml").write_text(
+        text.replace("Seminars and defenses of", "Seminars, talks; defenses of")
+    )
+    body = feed(site.client(), "/calendars/ece.ics").data.decode()
+    assert "\r\nX-WR-CALDESC:Seminars\\, talks\\; defenses of" in body
+    assert "\r\nDESCRIPTION:Seminars\\, talks\\; defenses of" in body
+
+
 def test_same_uid_from_two_sources_is_one_event_in_each_feed(site):
     site.sample("ece-copy", "recurring_overrides.ics", "ece")
     site.sample("cs-copy", "recurring_overrides.ics", "cs", extra=SEMINARS)
