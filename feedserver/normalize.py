@@ -88,13 +88,15 @@ class _Repair:
         self.candidates = list(dict.fromkeys([self.zone_name, config.timezone]))
         self.warnings: list[str] = []
         self._custom: dict[str | None, tzinfo] = {}
+        self._unknown: set[str] = set()
 
     def value(self, value: date | datetime, tzid: str | None, where: str) -> date | datetime:
         if not isinstance(value, datetime):
             return value
         tz = value.tzinfo
         if tz is None:
-            if tzid:
+            if tzid and tzid not in self._unknown:  # one warning per zone, not per event
+                self._unknown.add(tzid)
                 self.warnings.append(
                     f"{where}: unknown time zone {tzid!r}; times taken as {self.zone_name}"
                 )
