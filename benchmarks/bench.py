@@ -673,8 +673,7 @@ def calibrate(
         args = {"type": [type_], "from": [first.isoformat()]}
         args["to"] = [(first + timedelta(days=days - 1)).isoformat()]
         q = feedserver.query.parse("calendars", slug, args, config, today)
-        start, end = q.window(config.timezone)
-        return sum(vevents(e.body) for e in store.select(q.calendars, q.types, start, end))
+        return sum(vevents(e.body) for e in store.select(q.selection(config.timezone)))
 
     best: tuple[int, str, str, int, int] | None = None
     longest = max(7, min(330 - requests_, config.setting("feeds.max_days")))

@@ -6,14 +6,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from feedserver import config as configuration
 from feedserver.errors import NotFound, QueryError
 from feedserver.refresh import Refresher
 from feedserver.store import Store
-from feedserver.web import feeds, pages
+from feedserver.web import feeds, filters, pages
 from feedserver.web.cache import ResponseCache
 from feedserver.web.services import Services
 
@@ -32,7 +32,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         environ=test_config.get("ENVIRON"),
         overrides=test_config.get("SETTINGS"),
     )
-    app = Flask(__name__, template_folder="web/templates")
+    # Pages use only feedserver's own CSS and JavaScript: no CDN, nothing loaded from elsewhere.
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(test_config)
     store = Store(config.store_path)
     cache = ResponseCache(int(config.setting("feeds.response_cache_mb") * 1024 * 1024))
@@ -40,6 +41,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config.get("NOW"):
         services.clock = lambda: test_config["NOW"]
     app.extensions["feedserver"] = services
+    app.jinja_env.filters.update(
+        day_label=filters.day_label, when=filters.when, linkify=filters.linkify
+    )
+    app.jinja_env.globals.update(config=config, timezone=config.timezone)
     app.register_blueprint(pages.bp)
     app.register_blueprint(feeds.bp)
     _error_handlers(app)
@@ -51,12 +56,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _error(status: int, message: str) -> Response:
-    """One error shape: text/plain for feeds and pages, JSON for .json and API routes."""
-    if request.path.endswith(".json") or request.path.startswith("/admin/api/"):
+    """One error shape per kind of route: JSON for .json and API routes, text/plain for feeds
+    (.ics, what calendar apps and scripts read) and machine endpoints, HTML for pages."""
+    path = request.path
+    if path.endswith(".json") or path.startswith("/admin/api/"):
         response = jsonify({"ok": False, "error": message, "errors": [message], "status": status})
         response.status_code = status
+        # A widget on another site must be able to read why its request failed.
+        response.headers["Access-Control-Allow-Origin"] = "*"
         return response
-    return Response(message + "\n", status=status, mimetype="text/plain")
+    machine = path.endswith((".ics", ".svg")) or path in ("/healthz", "/status", "/metrics")
+    if machine or path.startswith("/static/"):
+        return Response(message + "\n", status=status, mimetype="text/plain")
+    page = render_template("error.html", status=status, message=message)
+    return Response(page, status=status, content_type="text/html; charset=utf-8")
 
 
 def _error_handlers(app: Flask) -> None:

@@ -20,6 +20,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vDDDLists, vDDDTypes
 
+from feedserver import details
 from feedserver.config import Config, Source
 from feedserver.sources import Parsed
 from feedserver.timezones import match_zone, resolve_tzid
@@ -65,8 +66,13 @@ class Contribution:
     first_year: int
     series_end: int | None  # end of the last occurrence; None when the series never ends
     recurring: bool  # RRULE, RDATE or overrides: selection must look at single occurrences
-    occurrences: tuple[tuple[int, int], ...]
-    search_text: str
+    # (start, end, component): the component is 0 for the master, k for the k-th override
+    occurrences: tuple[tuple[int, int, int], ...]
+    search_text: str  # folded (details.fold): title, description, place, speaker
+    details: str = "[]"  # JSON: details.Facts of each component, master first
+    location_text: str = ""
+    audience_text: str = ""
+    online: bool = False
 
 
 def _epoch(value: date | datetime, zone: tzinfo) -> int:
@@ -309,13 +315,14 @@ def _duration(event: icalendar.Event) -> timedelta:
 
 def occurrences(
     group: list[icalendar.Event], horizon: Horizon, zone: tzinfo
-) -> tuple[tuple[int, int], ...]:
-    """Start/end (UTC epoch seconds) of every occurrence of a UID group inside the horizon."""
+) -> tuple[tuple[int, int, int], ...]:
+    """Start/end (UTC epoch seconds) of every occurrence of a UID group inside the horizon,
+    with the index in ``group`` of the component that gives it (0: the master)."""
     master = group[0]
     if len(group) == 1 and "RRULE" not in master and "RDATE" not in master:
         start = _epoch(master["DTSTART"].dt, zone)
         end = start + int(_duration(master).total_seconds())
-        return ((start, end),) if start < horizon.end and end >= horizon.start else ()
+        return ((start, end, 0),) if start < horizon.end and end >= horizon.start else ()
     calendar = icalendar.Calendar()
     for event in group:
         calendar.add_component(event)
@@ -326,7 +333,20 @@ def occurrences(
         query.to_datetime(datetime.fromtimestamp(horizon.start, UTC)),
         query.to_datetime(datetime.fromtimestamp(horizon.end, UTC)),
     )
-    return tuple(sorted({(_epoch(o.start, zone), _epoch(o.end, zone)) for o in found}))
+    index = {id(component): n for n, component in enumerate(group)}
+    return tuple(
+        sorted(
+            {
+                # which component an occurrence comes from: the library keeps no public handle
+                (
+                    _epoch(o.start, zone),
+                    _epoch(o.end, zone),
+                    index.get(id(o._adapter._component), 0),
+                )
+                for o in found
+            }
+        )
+    )
 
 
 def _series_end(group: list[icalendar.Event], zone: tzinfo) -> int | None:
@@ -375,6 +395,7 @@ def normalize(
         digest = hashlib.sha256(body)
         digest.update(f"\0{source.calendar}\0{','.join(types)}".encode())
         master = group[0]
+        facts = details.columns(group, site_zone)
         contributions.append(
             Contribution(
                 uid=uid,
@@ -391,9 +412,11 @@ def normalize(
                 series_end=_series_end(group, site_zone),
                 recurring=len(group) > 1 or "RRULE" in master or "RDATE" in master,
                 occurrences=occurrences(group, horizon, site_zone),
-                search_text=" ".join(
-                    _text(master, p) for p in ("SUMMARY", "LOCATION", "DESCRIPTION")
-                ).casefold(),
+                search_text=facts.search_text,
+                details=facts.details,
+                location_text=facts.location_text,
+                audience_text=facts.audience_text,
+                online=facts.online,
             )
         )
     warnings.extend(repair.warnings)

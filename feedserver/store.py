@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS contributions (
     search_text TEXT NOT NULL,
     h_start INTEGER NOT NULL,
     h_end INTEGER NOT NULL,
+    details TEXT NOT NULL,
+    location_text TEXT NOT NULL,
+    audience_text TEXT NOT NULL,
+    online INTEGER NOT NULL,
     PRIMARY KEY (source_id, uid)
 );
 CREATE INDEX IF NOT EXISTS contributions_uid ON contributions (uid);
@@ -74,7 +78,11 @@ CREATE TABLE IF NOT EXISTS events (
     occ_last INTEGER,               -- last occurrence end inside the horizon
     h_start INTEGER NOT NULL,       -- the horizon the occurrences were computed for
     h_end INTEGER NOT NULL,
-    search_text TEXT NOT NULL
+    search_text TEXT NOT NULL,      -- " " + folded (details.fold) title, description, place…
+    details TEXT NOT NULL,          -- JSON: details.Facts per component, master first
+    location_text TEXT NOT NULL,    -- folded places, " | " between them
+    audience_text TEXT NOT NULL,    -- folded audiences
+    online INTEGER NOT NULL         -- 1: some component has a meeting link
 );
 CREATE INDEX IF NOT EXISTS events_window ON events (occ_first, occ_last);
 CREATE TABLE IF NOT EXISTS event_calendars (
@@ -84,10 +92,23 @@ CREATE TABLE IF NOT EXISTS event_types (
 CREATE INDEX IF NOT EXISTS event_calendars_uid ON event_calendars (uid);
 CREATE INDEX IF NOT EXISTS event_types_uid ON event_types (uid);
 CREATE TABLE IF NOT EXISTS occurrences (uid TEXT NOT NULL, start INTEGER NOT NULL,
-    end INTEGER NOT NULL);
+    end INTEGER NOT NULL,
+    variant INTEGER NOT NULL);      -- the component giving it: 0 master, k the k-th override
 CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (uid, end);
 INSERT OR IGNORE INTO state VALUES (1, 0, '1970-01-01T00:00:00+00:00');
 """
+# PRAGMA user_version of SCHEMA. A store of an older version loses its events (not its source
+# status) and every source is re-read on the next refresh, from the fetch cache when the
+# upstream answers 304: events are derived data.
+SCHEMA_VERSION = 2
+_DERIVED = ("contributions", "events", "event_calendars", "event_types", "occurrences")
+# An event with an occurrence in [:start, :end); outside the precomputed horizon, a series
+# counts when its span overlaps the window.
+_IN_WINDOW = """((e.occ_first < :end AND e.occ_last > :start
+     AND (e.recurring = 0 OR EXISTS (SELECT 1 FROM occurrences o
+          WHERE o.uid = e.uid AND o.end > :start AND o.start < :end)))
+    OR ((:start < e.h_start OR :end > e.h_end) AND e.start < :end
+        AND (e.series_end IS NULL OR e.series_end > :start)))"""
 
 
 def _iso(moment: datetime) -> str:
@@ -154,6 +175,56 @@ class EventRow:
     first_year: int
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which events a feed holds: an occurrence in [start, end) (UTC epoch seconds) and every
+    filter given. Within a filter any value matches (any-of); all filters must match.
+    Text values are folded (details.fold) by the caller."""
+
+    start: int
+    end: int
+    calendars: tuple[tuple[str, ...], ...] = ()  # each group: any of its slugs
+    types: tuple[tuple[str, ...], ...] = ()
+    exclude_types: tuple[str, ...] = ()
+    words: tuple[tuple[str, ...], ...] = ()  # any alternative; all words of it in the text
+    locations: tuple[str, ...] = ()  # words or phrases of the place
+    audiences: tuple[str, ...] = ()  # words or phrases of the audience
+    online: bool | None = None  # True: with a meeting link; False: without
+
+
+@dataclass(frozen=True)
+class Match:
+    """One selected event with what pages and JSON show; ``occurrences`` (start, end,
+    component) lie in the window, or are None when the window leaves the precomputed horizon
+    (then ``body`` is set for the caller to expand)."""
+
+    uid: str
+    id: str
+    details: str
+    recurring: bool
+    calendars: tuple[str, ...]
+    types: tuple[str, ...]
+    occurrences: tuple[tuple[int, int, int], ...] | None
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One event as /events/<id> shows it."""
+
+    uid: str
+    id: str
+    body: bytes
+    tzids: tuple[str, ...]
+    first_year: int
+    details: str
+    recurring: bool
+    calendars: tuple[str, ...]
+    types: tuple[str, ...]
+    sequence: int
+    last_modified: datetime
+
+
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -165,7 +236,24 @@ class Store:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
         self.db.executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+
+    def _migrate(self) -> None:
+        """Bring an older store to SCHEMA_VERSION (see there); a new file just gets the number."""
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        with self._write() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return  # another process migrated while this one waited for the lock
+            tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master")}
+            for table in _DERIVED:
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            if "sources" in tables:  # every source is due and re-parsed
+                db.execute("UPDATE sources SET ingest_key = NULL, last_attempt = NULL")
+            if "state" in tables:  # cached responses of the old events must not be served
+                db.execute("UPDATE state SET version = version + 1")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -204,41 +292,170 @@ class Store:
     def count_events(self) -> int:
         return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
 
-    def select(
-        self,
-        calendar_groups: Sequence[Sequence[str]],
-        type_groups: Sequence[Sequence[str]],
-        start: int,
-        end: int,
-    ) -> list[EventRow]:
-        """Events with an occurrence in [start, end) that are in any calendar of every calendar
-        group and any type of every type group; in feed order (first start, then UID)."""
-        where = [
-            """((e.occ_first < :end AND e.occ_last > :start
-                 AND (e.recurring = 0 OR EXISTS (SELECT 1 FROM occurrences o
-                      WHERE o.uid = e.uid AND o.end > :start AND o.start < :end)))
-                OR ((:start < e.h_start OR :end > e.h_end) AND e.start < :end
-                    AND (e.series_end IS NULL OR e.series_end > :start)))"""
-        ]
-        params: dict[str, object] = {"start": start, "end": end}
-        for table, groups in (("event_calendars", calendar_groups), ("event_types", type_groups)):
+    def _where(self, selection: Selection) -> tuple[str, dict[str, object]]:
+        where = [_IN_WINDOW]
+        params: dict[str, object] = {"start": selection.start, "end": selection.end}
+
+        def names(prefix: str, values: Sequence[str], start: str = "") -> str:
+            for m, value in enumerate(values):
+                params[f"{prefix}_{m}"] = start + value
+            return ", ".join(f":{prefix}_{m}" for m in range(len(values)))
+
+        for table, groups in (
+            ("event_calendars", selection.calendars),
+            ("event_types", selection.types),
+        ):
             for n, group in enumerate(groups):
-                names = []
-                for m, slug in enumerate(group):
-                    params[f"{table}{n}_{m}"] = slug
-                    names.append(f":{table}{n}_{m}")
-                where.append(
-                    f"e.uid IN (SELECT uid FROM {table} WHERE slug IN ({', '.join(names)}))"
-                )
+                slugs = names(f"{table}{n}", group)
+                where.append(f"e.uid IN (SELECT uid FROM {table} WHERE slug IN ({slugs}))")
+        if selection.exclude_types:
+            slugs = names("x", selection.exclude_types)
+            where.append(f"e.uid NOT IN (SELECT uid FROM event_types WHERE slug IN ({slugs}))")
+        # instr() of " word" in folded text that starts with a space: a word matches where a
+        # word starts ("learn" finds "learning"); cheap enough here because the window
+        # condition, checked first, has already narrowed the rows.
+        alternatives = []
+        for n, words in enumerate(selection.words):
+            alternatives.append(
+                " AND ".join(f"instr(e.search_text, :w{n}_{m}) > 0" for m in range(len(words)))
+            )
+            names(f"w{n}", words, " ")
+        if alternatives:
+            where.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
+        for column, values, prefix in (
+            ("location_text", selection.locations, "l"),
+            ("audience_text", selection.audiences, "a"),
+        ):
+            if values:
+                names(prefix, values, " ")
+                tests = (f"instr(e.{column}, :{prefix}_{m}) > 0" for m in range(len(values)))
+                where.append("(" + " OR ".join(tests) + ")")
+        if selection.online is not None:
+            where.append(f"e.online = {int(selection.online)}")
+        return " AND ".join(where), params
+
+    def select(self, selection: Selection) -> list[EventRow]:
+        """The selected events' bytes, in feed order (first start, then UID)."""
+        where, params = self._where(selection)
         sql = (
-            "SELECT e.uid, e.body, e.tzids, e.first_year FROM events e WHERE "
-            + " AND ".join(where)
-            + " ORDER BY e.start, e.uid"
+            f"SELECT e.uid, e.body, e.tzids, e.first_year FROM events e WHERE {where}"
+            " ORDER BY e.start, e.uid"
         )
         return [
             EventRow(uid, body, tuple(tzids.split()), year)
             for uid, body, tzids, year in self.db.execute(sql, params)
         ]
+
+    def matches(self, selection: Selection) -> list[Match]:
+        """The selected events with their details and their occurrences in the window."""
+        where, params = self._where(selection)
+        rows = self.db.execute(
+            "SELECT e.uid, e.id, e.details, e.recurring, e.start,"
+            " CASE WHEN :start < e.h_start OR :end > e.h_end THEN e.body END"
+            f" FROM events e WHERE {where} ORDER BY e.start, e.uid",
+            params,
+        ).fetchall()
+        if not rows:
+            return []
+        selected = f"SELECT e.uid FROM events e WHERE {where}"
+        slugs: dict[str, dict[str, list[str]]] = {"event_calendars": {}, "event_types": {}}
+        for table, per_uid in slugs.items():
+            for uid, slug in self.db.execute(
+                f"SELECT uid, slug FROM {table} WHERE uid IN ({selected})", params
+            ):
+                per_uid.setdefault(uid, []).append(slug)
+        occurrences: dict[str, list[tuple[int, int, int]]] = {}
+        for uid, start, end, variant in self.db.execute(
+            "SELECT uid, start, end, variant FROM occurrences WHERE uid IN"
+            f" ({selected}) AND end > :start AND start < :end ORDER BY uid, start",
+            params,
+        ):
+            occurrences.setdefault(uid, []).append((start, end, variant))
+        result = []
+        for uid, event_id_, details_json, recurring, first_start, body in rows:
+            if body is not None and recurring:
+                found: tuple[tuple[int, int, int], ...] | None = None
+            elif recurring:
+                found = tuple(occurrences.get(uid, ()))
+            else:
+                found = ((first_start, first_start, 0),)  # the end: from its duration
+            result.append(
+                Match(
+                    uid,
+                    event_id_,
+                    details_json,
+                    bool(recurring),
+                    tuple(slugs["event_calendars"].get(uid, ())),
+                    tuple(slugs["event_types"].get(uid, ())),
+                    found,
+                    body if found is None else None,
+                )
+            )
+        return result
+
+    def event(self, event_id_: str) -> StoredEvent | None:
+        """The event with this id (see :func:`event_id`), or None."""
+        row = self.db.execute(
+            "SELECT uid, id, body, tzids, first_year, details, recurring, sequence,"
+            " last_modified FROM events WHERE id = ?",
+            (event_id_,),
+        ).fetchone()
+        if row is None:
+            return None
+        uid = row[0]
+        calendars, types = (
+            tuple(s for (s,) in self.db.execute(f"SELECT slug FROM {t} WHERE uid = ?", (uid,)))
+            for t in ("event_calendars", "event_types")
+        )
+        return StoredEvent(
+            uid,
+            row[1],
+            row[2],
+            tuple(row[3].split()),
+            row[4],
+            row[5],
+            bool(row[6]),
+            calendars,
+            types,
+            row[7],
+            datetime.fromisoformat(row[8]),
+        )
+
+    def occurrences_of(self, uid: str, start: int, end: int) -> list[tuple[int, int, int]] | None:
+        """A series' precomputed occurrences in [start, end), or None outside the horizon."""
+        row = self.db.execute(
+            "SELECT h_start, h_end, recurring, start FROM events WHERE uid = ?", (uid,)
+        ).fetchone()
+        if row is None:
+            return []
+        if start < row[0] or end > row[1]:
+            return None
+        if not row[2]:
+            return [(row[3], row[3], 0)]
+        return list(
+            self.db.execute(
+                "SELECT start, end, variant FROM occurrences WHERE uid = ? AND end > ?"
+                " AND start < ? ORDER BY start",
+                (uid, start, end),
+            )
+        )
+
+    def upcoming_counts(self, start: int, end: int) -> dict[str, dict[str, int]]:
+        """Events with an occurrence in [start, end): ``{"all": {"": n}, "calendars": {slug:
+        n}, "types": {slug: n}}``."""
+        params = {"start": start, "end": end}
+        result: dict[str, dict[str, int]] = {}
+        total = self.db.execute(f"SELECT count(*) FROM events e WHERE {_IN_WINDOW}", params)
+        result["all"] = {"": total.fetchone()[0]}
+        for key, table in (("calendars", "event_calendars"), ("types", "event_types")):
+            result[key] = dict(
+                self.db.execute(
+                    f"SELECT t.slug, count(*) FROM {table} t JOIN events e ON e.uid = t.uid"
+                    f" WHERE {_IN_WINDOW} GROUP BY t.slug",
+                    params,
+                )
+            )
+        return result
 
     def counts(self, table: str) -> dict[str, int]:
         """Events per calendar (``event_calendars``) or per type (``event_types``)."""
@@ -277,7 +494,7 @@ class Store:
                 affected.add(c.uid)
                 db.execute(
                     "INSERT OR REPLACE INTO contributions VALUES "
-                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         source_id,
                         c.uid,
@@ -297,6 +514,10 @@ class Store:
                         c.search_text,
                         horizon.start,
                         horizon.end,
+                        c.details,
+                        c.location_text,
+                        c.audience_text,
+                        int(c.online),
                     ),
                 )
             for uid in old:  # gone upstream
@@ -375,7 +596,8 @@ class Store:
         rows = db.execute(
             "SELECT body, content_hash, calendar, types, upstream_sequence, upstream_modified,"
             " summary, start, tzids, first_year, series_end, occurrences, search_text,"
-            " h_start, h_end, recurring FROM contributions WHERE uid = ?"
+            " h_start, h_end, recurring, details, location_text, audience_text, online"
+            " FROM contributions WHERE uid = ?"
             " ORDER BY upstream_sequence DESC, upstream_modified DESC, source_id",
             (uid,),
         ).fetchall()
@@ -395,7 +617,7 @@ class Store:
             f"{winner[1]}\0{','.join(calendars)}\0{','.join(sorted(types))}".encode()
         ).hexdigest()
         # a zero-length occurrence still occupies its instant
-        occurrences = [(s, max(e, s + 1)) for s, e in json.loads(winner[11])]
+        occurrences = [(s, max(e, s + 1), v) for s, e, v in json.loads(winner[11])]
         recurring = bool(winner[15])
         if existing and existing[0] == content_hash:
             stats.unchanged += 1
@@ -414,7 +636,7 @@ class Store:
             modified = upstream_modified if upstream_modified and upstream_modified <= now else now
             stats.added += 1
         db.execute(
-            "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 uid,
                 event_id(uid),
@@ -433,6 +655,10 @@ class Store:
                 0,
                 0,
                 winner[12],
+                winner[16],
+                winner[17],
+                winner[18],
+                winner[19],
             ),
         )
         for table, slugs in (("event_calendars", calendars), ("event_types", types)):
@@ -444,7 +670,7 @@ class Store:
         self,
         db: sqlite3.Connection,
         uid: str,
-        occurrences: list[tuple[int, int]],
+        occurrences: list[tuple[int, int, int]],
         recurring: bool,
         h_start: int,
         h_end: int,
@@ -462,7 +688,8 @@ class Store:
         db.execute("DELETE FROM occurrences WHERE uid = ?", (uid,))
         if recurring:
             db.executemany(
-                "INSERT INTO occurrences VALUES (?, ?, ?)", [(uid, s, e) for s, e in occurrences]
+                "INSERT INTO occurrences VALUES (?, ?, ?, ?)",
+                [(uid, s, e, v) for s, e, v in occurrences],
             )
 
 

@@ -11,3 +11,10 @@ marker="$interop/node_modules/.package-lock.json"
 if [[ ! -f "$marker" || "$interop/package-lock.json" -nt "$marker" ]]; then
     npm ci --prefix "$interop" --no-audit --no-fund
 fi
+
+if [[ ! -x /usr/bin/chromium ]]; then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+fi

@@ -33,7 +33,8 @@ def test_equivalent_urls_share_one_canonical_form(site):
 
 def test_groups_are_all_of_across_parameters(site):
     q = parse(site, "calendars", "ece", calendar="cs", type="seminar")
-    assert q.calendars == (("ece",), ("cs",)) and q.types == (("seminar",),)
+    assert q.calendars == (("cs",), ("ece",)) and q.types == (("seminar",),)
+    assert q.url() == "/calendars/cs.ics?calendar=ece&type=seminar"
 
 
 def test_to_is_inclusive_and_from_alone_reaches_future_days(site):

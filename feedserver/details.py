@@ -1,0 +1,240 @@
+"""Stage ②: the facts that filters select on and pages show, read once per event at ingest.
+
+A subscriber's request never parses a VEVENT (DESIGN.md), so whatever ``?q=``, ``?location=``,
+``?audience=``, ``?online=``, the JSON feed and the HTML pages need is taken here from each
+normalized component (a series' master and each override) and kept by the store as columns and
+a small JSON document:
+
+- the meeting link: CONFERENCE (RFC 7986 §5.11, where normalize puts every meeting it finds),
+  else the first meeting link :func:`feedserver.links.find_meeting_links` sees in LOCATION,
+  DESCRIPTION or URL;
+- the place: LOCATION without meeting links and without words like "Zoom" or "Online";
+- the labelled lines of DESCRIPTION that event pages carry (``Speaker:``, ``Host:``,
+  ``Audiences:``, ``Contact:``; ``../shared/seed-event-page.txt``);
+- title, description, event page URL, STATUS, all-day or timed, the zone of DTSTART.
+
+Text for matching is folded (:func:`fold`): case- and accent-insensitive, so ``?q=Rene`` finds
+"René", and punctuation-insensitive; words match from their start.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+
+import icalendar
+
+from feedserver.links import LABELS, find_meeting_links
+
+# Labels of the description lines worth a field of their own (the first line of the value is
+# kept). The same labels the seed page and normalize's descriptions use.
+_LABELLED = {
+    "speaker": (
+        "speaker", "speakers", "speaker(s)", "guest speaker", "keynote speaker", "presenter",
+        "presenters", "panelists", "phd candidate", "candidate", "instructor", "instructors",
+    ),
+    "host": ("host", "hosts", "host(s)", "hosted by", "organizer", "organizers", "organiser"),
+    "audience": ("audiences", "audience"),
+    "contact": ("contact", "contacts", "contact information"),
+}  # fmt: skip
+_LABEL_KEY = {label: key for key, labels in _LABELLED.items() for label in labels}
+_LINE = re.compile(
+    r"^[ \t]*(?:[-*\u2022][ \t]*)?("
+    + "|".join(re.escape(label) for label in sorted(_LABEL_KEY, key=len, reverse=True))
+    + r")[ \t]*:[ \t]*(\S.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+# A location that, once its links are gone, names no place: "Zoom", "Online (Teams)".
+_ONLINE_ONLY = re.compile(
+    r"(?i)(?:online|virtual|remote|web|internet|zoom|teams|microsoft teams|webex|google meet"
+    r"|jitsi|web ?cast|webinar|live ?stream|video ?conference|tbd|tba)"
+    r"(?: (?:meeting|webinar|event|only|call|session|link))?"
+)
+# What any meeting link contains: checking for it first spares most texts the full scan.
+_MAYBE_LINK = re.compile(
+    r"(?i)://|zoom\.us/|zoomgov\.com/|teams\.(?:microsoft|live)\.com/|meet\.google\.com/"
+    r"|webex\.com/|meet\.jit\.si/|8x8\.vc/"
+)
+# The line normalize writes when a source publishes no meeting links (online_links = "omit"):
+# the event is online, its link is on the event page.
+HIDDEN_LINK = "Online link: see event page"
+
+
+def fold(text: str) -> str:
+    """Text for matching: case-folded, accents removed, words separated by single spaces.
+
+    >>> fold("  Café  Müller\\nSTRASSE, EEB-132 ")
+    'cafe muller strasse eeb 132'
+    >>> fold("Ångström") == fold("angstrom")
+    True
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = (c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
+    return " ".join("".join(kept).split())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One component (a series' master, an override, or a single event), as pages show it."""
+
+    recurrence_id: int | None  # the override's RECURRENCE-ID, UTC epoch seconds
+    title: str
+    description: str
+    location: str  # the physical place ("" when online only or unknown)
+    meeting_url: str
+    meeting_label: str  # "Zoom", "Microsoft Teams", … ("" without a link)
+    online: bool  # a meeting link, published or not
+    speaker: str
+    host: str
+    audience: str
+    contact: str
+    url: str  # the event's own page, when it has one
+    status: str  # STATUS, upper case ("" when absent)
+    all_day: bool
+    tzid: str | None  # the zone of DTSTART ("UTC" for UTC times, None for all-day dates)
+    duration: int  # seconds
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _text(component: icalendar.Event, name: str) -> str:
+    value = component.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value).strip() if value is not None else ""
+
+
+def _labelled(description: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _LINE.finditer(description):
+        key = _LABEL_KEY[match[1].casefold()]
+        found.setdefault(key, match[2].strip())
+    return found
+
+
+def _meeting(component: icalendar.Event, location: str, description: str) -> tuple[str, str]:
+    conferences = component.get("CONFERENCE")
+    for conference in conferences if isinstance(conferences, list) else [conferences]:
+        if conference is not None and "://" in str(conference):
+            label = conference.params.get("LABEL", "") if hasattr(conference, "params") else ""
+            return str(conference), str(label)
+    texts = [t for t in (location, description, _text(component, "URL")) if t]
+    if not any(_MAYBE_LINK.search(t) for t in texts):
+        return "", ""
+    links = find_meeting_links(*texts)
+    return (links[0].url, LABELS.get(links[0].provider, "")) if links else ("", "")
+
+
+def _place(location: str, meeting_url: str) -> str:
+    """LOCATION as a place: without links, and empty when it only says "Zoom" or "Online".
+
+    >>> _place("EEB 132 / Zoom: https://zoom.us/j/1", "https://zoom.us/j/1")
+    'EEB 132'
+    >>> _place("https://zoom.us/j/1", "https://zoom.us/j/1")
+    ''
+    >>> _place("Online (Microsoft Teams)", "")
+    ''
+    """
+    text = location.replace(meeting_url, " ") if meeting_url else location
+    text = _URL.sub(" ", text)
+    text = re.sub(r"(?i)\b(?:zoom|teams|webex|meet|online|join)\s*:", " ", text)
+    # "(Zoom)", "(online)": a remark about the meeting, not part of the place
+    text = re.sub(
+        r"\(([^()]*)\)", lambda m: " " if _ONLINE_ONLY.fullmatch(m[1].strip()) else m[0], text
+    )
+    parts = [" ".join(p.split()).strip(" -\u2013\u2014/|,;:") for p in re.split(r" [/|] |;", text)]
+    kept = [p for p in parts if p and p not in "()" and not _ONLINE_ONLY.fullmatch(p.strip("()"))]
+    return " / ".join(kept)
+
+
+def _epoch(value: date | datetime, zone: tzinfo) -> int:
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(), zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return int(value.timestamp())
+
+
+def _duration(component: icalendar.Event) -> int:
+    start = component["DTSTART"].dt
+    if "DTEND" in component:
+        end = component["DTEND"].dt
+        return int((end - start).total_seconds())
+    if "DURATION" in component:
+        return int(component["DURATION"].dt.total_seconds())
+    return 86400 if not isinstance(start, datetime) else 0
+
+
+def facts(component: icalendar.Event, zone: tzinfo) -> Facts:
+    """The facts of one normalized component (time zones already repaired)."""
+    description = _text(component, "DESCRIPTION")
+    location = _text(component, "LOCATION")
+    meeting_url, meeting_label = _meeting(component, location, description)
+    fields = _labelled(description)
+    url = _text(component, "URL")
+    start = component["DTSTART"].dt
+    tzid = None
+    if isinstance(start, datetime):
+        tz = start.tzinfo
+        tzid = "UTC" if tz is None or tz is UTC else getattr(tz, "key", None) or "UTC"
+    recurrence = component.get("RECURRENCE-ID")
+    return Facts(
+        recurrence_id=_epoch(recurrence.dt, zone) if recurrence is not None else None,
+        title=_text(component, "SUMMARY"),
+        description=description,
+        location=_place(location, meeting_url),
+        meeting_url=meeting_url,
+        meeting_label=meeting_label,
+        online=bool(meeting_url) or description.startswith(HIDDEN_LINK),
+        speaker=fields.get("speaker", ""),
+        host=fields.get("host", ""),
+        audience=fields.get("audience", ""),
+        contact=fields.get("contact", ""),
+        url=url if url and url != meeting_url else "",
+        status=_text(component, "STATUS").upper(),
+        all_day=not isinstance(start, datetime),
+        tzid=tzid,
+        duration=_duration(component),
+    )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What the store filters on, for a whole UID group: any component may match."""
+
+    details: str  # JSON list of Facts, master first
+    search_text: str  # folded title, description, location, speaker
+    location_text: str  # folded places
+    audience_text: str  # folded audiences
+    online: bool
+
+
+def columns(group: list[icalendar.Event], zone: tzinfo) -> Columns:
+    """Facts of every component of a UID group, and the group's filter columns."""
+    found = [facts(component, zone) for component in group]
+
+    def joined(*names: str) -> str:
+        # Words match where they start (" learn" finds "learning", " graduate" does not find
+        # "undergraduates"): a leading space, and " | " between values, so that a phrase never
+        # runs from one field into the next.
+        values = (fold(getattr(f, n)) for f in found for n in names)
+        return " " + " | ".join(dict.fromkeys(v for v in values if v))
+
+    return Columns(
+        details=json.dumps([f.as_json() for f in found], ensure_ascii=False, sort_keys=True),
+        search_text=joined("title", "description", "location", "speaker"),
+        location_text=joined("location"),
+        audience_text=joined("audience"),
+        online=any(f.online for f in found),
+    )
+
+
+def load(details: str) -> list[Facts]:
+    """The Facts stored by :func:`columns`."""
+    return [Facts(**item) for item in json.loads(details)]
