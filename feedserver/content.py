@@ -180,6 +180,7 @@ def _tidy(text: str) -> str:
 
 # --- HTML to text --------------------------------------------------------------------------------
 
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^\s<>]*)>", re.IGNORECASE)
 _SKIP = frozenset(
     "script style head title template noscript iframe object embed svg math canvas video audio"
     " select textarea button input img".split()
@@ -300,7 +301,9 @@ def html_to_text(markup: str) -> str:
     ...              'slides</a></li></ul><script>alert(1)</script>')
     'Q&A after\\n\\n- one\\n- slides (https://x.example/)'
     """
-    body = LexborHTMLParser(markup).body
+    # Outlook's plain-text links ("join<https://…>") in a description that also has tags: an
+    # HTML parser would take "<https:" for an element and swallow the lines after it.
+    body = LexborHTMLParser(_AUTOLINK.sub(r" \1 ", markup)).body
     if body is None:
         return ""
     writer = _Writer()
