@@ -588,8 +588,23 @@ def enrich(event: icalendar.Event, *, source: Source, config: Config) -> list[st
     """Rewrite one VEVENT's content in place (see the module docstring); return warnings.
 
     Deterministic and idempotent: the same event gives the same properties, in the same order,
-    and an enriched event enriched again is unchanged.
+    and an enriched event enriched again is unchanged. Never raises: content is not worth a
+    source, so a failure is a warning and the event is served as far as it got.
     """
+    try:
+        return _enrich(event, source)
+    except Exception as exc:  # a bug here must cost one event's polish, not the source
+        if source.online_links == "omit":  # nothing that may hold a link is published then
+            for name in ("X-ALT-DESC", "CONFERENCE", *_MEETING_PROPS):
+                _set(event, name, None)
+            for name in ("LOCATION", "URL"):
+                _set(event, name, None if _maybe_link(_text(event, name)) else event.get(name))
+            _set(event, "DESCRIPTION", icalendar.vText(HIDDEN))
+        uid = str(event.get("UID"))
+        return [f"event {uid!r}: content not enriched ({type(exc).__name__}: {exc})"]
+
+
+def _enrich(event: icalendar.Event, source: Source) -> list[str]:
     omit = source.online_links == "omit"
     description = _text(event, "DESCRIPTION")
     alt_prop = _values(event, "X-ALT-DESC")

@@ -652,6 +652,23 @@ def test_mixed_descriptions_are_stable_and_omit_leaks_nothing(source):
                     assert secret not in text
 
 
+def test_a_failure_is_a_warning_not_a_lost_source(monkeypatch):
+    def broken(text: str) -> None:
+        raise ValueError("unexpected shape")
+
+    monkeypatch.setattr(content, "_parse", broken)
+    event = upstream_event({"DESCRIPTION": "Talk."})
+    assert enrich(event, source=INCLUDE, config=None) == [
+        "event 'row@test': content not enriched (ValueError: unexpected shape)"
+    ]
+    assert str(event["DESCRIPTION"]) == "Talk."
+    hidden = upstream_event(ROWS["omit_zoom_invitation"].upstream)
+    assert enrich(hidden, source=OMIT, config=None)  # and nothing that may hold a link stays:
+    assert "zoom.us" not in serialize(hidden).decode() and str(hidden["DESCRIPTION"]) == (
+        "Online link: see event page"
+    )
+
+
 # --- other properties -----------------------------------------------------------------------------
 
 
