@@ -5,11 +5,12 @@ A subscriber's request never parses a VEVENT (DESIGN.md), so whatever ``?q=``, `
 normalized component (a series' master and each override) and kept by the store as columns and
 a small JSON document:
 
-- the meeting link: CONFERENCE (RFC 7986 §5.11, where normalize puts every meeting it finds),
-  else the first meeting link :func:`feedserver.links.find_meeting_links` sees in LOCATION,
-  DESCRIPTION or URL;
-- the place: LOCATION without meeting links and without words like "Zoom" or "Online";
-- the labelled lines of DESCRIPTION that event pages carry (``Speaker:``, ``Host:``,
+- the meeting link: the first CONFERENCE (RFC 7986 §5.11), where content.enrich puts every
+  meeting it finds; with ``online_links = "omit"`` the event is still online when its
+  description starts with content.HIDDEN;
+- the place: LOCATION (content.enrich's place, or the meeting link when there is none) without
+  links and without words like "Zoom" or "Online";
+- the labelled lines of the description content.enrich writes (``Speaker:``, ``Host:``,
   ``Audiences:``, ``Contact:``; ``../shared/seed-event-page.txt``);
 - title, description, event page URL, STATUS, all-day or timed, the zone of DTSTART.
 
@@ -28,10 +29,10 @@ from typing import Any
 
 import icalendar
 
-from feedserver.links import LABELS, find_meeting_links
+from feedserver.content import HIDDEN
 
 # Labels of the description lines worth a field of their own (the first line of the value is
-# kept). The same labels the seed page and normalize's descriptions use.
+# kept): content._FIELDS' labels of these fields (tests/test_details.py keeps them in step).
 _LABELLED = {
     "speaker": (
         "speaker", "speakers", "speaker(s)", "guest speaker", "keynote speaker", "presenter",
@@ -55,14 +56,6 @@ _ONLINE_ONLY = re.compile(
     r"|jitsi|web ?cast|webinar|live ?stream|video ?conference|tbd|tba)"
     r"(?: (?:meeting|webinar|event|only|call|session|link))?"
 )
-# What any meeting link contains: checking for it first spares most texts the full scan.
-_MAYBE_LINK = re.compile(
-    r"(?i)://|zoom\.us/|zoomgov\.com/|teams\.(?:microsoft|live)\.com/|meet\.google\.com/"
-    r"|webex\.com/|meet\.jit\.si/|8x8\.vc/"
-)
-# The line normalize writes when a source publishes no meeting links (online_links = "omit"):
-# the event is online, its link is on the event page.
-HIDDEN_LINK = "Online link: see event page"
 
 
 def fold(text: str) -> str:
@@ -118,17 +111,15 @@ def _labelled(description: str) -> dict[str, str]:
     return found
 
 
-def _meeting(component: icalendar.Event, location: str, description: str) -> tuple[str, str]:
+def _meeting(component: icalendar.Event) -> tuple[str, str]:
+    """The first meeting link and its label. content.enrich has already looked everywhere
+    (LOCATION, DESCRIPTION, URL, X-ALT-DESC, vendor properties) and put each meeting here."""
     conferences = component.get("CONFERENCE")
     for conference in conferences if isinstance(conferences, list) else [conferences]:
         if conference is not None and "://" in str(conference):
             label = conference.params.get("LABEL", "") if hasattr(conference, "params") else ""
             return str(conference), str(label)
-    texts = [t for t in (location, description, _text(component, "URL")) if t]
-    if not any(_MAYBE_LINK.search(t) for t in texts):
-        return "", ""
-    links = find_meeting_links(*texts)
-    return (links[0].url, LABELS.get(links[0].provider, "")) if links else ("", "")
+    return "", ""
 
 
 def _place(location: str, meeting_url: str) -> str:
@@ -175,7 +166,7 @@ def facts(component: icalendar.Event, zone: tzinfo) -> Facts:
     """The facts of one normalized component (time zones already repaired)."""
     description = _text(component, "DESCRIPTION")
     location = _text(component, "LOCATION")
-    meeting_url, meeting_label = _meeting(component, location, description)
+    meeting_url, meeting_label = _meeting(component)
     fields = _labelled(description)
     url = _text(component, "URL")
     start = component["DTSTART"].dt
@@ -191,7 +182,7 @@ def facts(component: icalendar.Event, zone: tzinfo) -> Facts:
         location=_place(location, meeting_url),
         meeting_url=meeting_url,
         meeting_label=meeting_label,
-        online=bool(meeting_url) or description.startswith(HIDDEN_LINK),
+        online=bool(meeting_url) or description.startswith(HIDDEN),
         speaker=fields.get("speaker", ""),
         host=fields.get("host", ""),
         audience=fields.get("audience", ""),

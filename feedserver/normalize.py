@@ -20,7 +20,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vDDDLists, vDDDTypes
 
-from feedserver import details
+from feedserver import content, details
 from feedserver.config import Config, Source
 from feedserver.sources import Parsed
 from feedserver.timezones import match_zone, resolve_tzid
@@ -382,6 +382,7 @@ def normalize(
         if "TZID" in event:  # a stray TZID property inside VEVENT: Zoom exports
             del event["TZID"]
         repair.event(event, f"event {str(event['UID'])!r}")
+        warnings.extend(content.enrich(event, source=source, config=config))
     contributions = []
     for uid, group in _group(parsed.events, warnings).items():
         types = typing.apply(group)
