@@ -128,6 +128,41 @@ def demo(tmp_path: Path) -> Iterator[Site]:
     _close(s)
 
 
+CS_ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//hand written//EN
+BEGIN:VEVENT
+UID:cs-colloquium@filters.example
+DTSTART;TZID=America/Los_Angeles:20260311T160000
+DTEND;TZID=America/Los_Angeles:20260311T170000
+SUMMARY:Distributed Systems Colloquium
+LOCATION:Gates 104
+CATEGORIES:Seminar
+DESCRIPTION:Speaker: Ana López\\nAudiences: Graduate Students
+END:VEVENT
+END:VCALENDAR
+""".replace("\n", "\r\n")
+
+
+@pytest.fixture(scope="module")
+def store_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One fixture store per test module for tests that only read it: the filter language's
+    sample (tests/samples/ics/subscriber_filters.ics) in ece, and one CS colloquium."""
+    s = Site(tmp_path_factory.mktemp("store"))
+    s.sample("talks", "subscriber_filters.ics", "ece")
+    s.source("cs", 'name = "CS"\nkind = "ics"\ncalendar = "cs"', CS_ICS)
+    s.refresh()
+    yield s
+    _close(s)
+
+
+@pytest.fixture(scope="module")
+def client(store_site: Site) -> Any:
+    """A test client on ``store_site``, its clock at NOW."""
+    return store_site.client(now=NOW)
+
+
 @pytest.fixture
 def runner(site: Site) -> Any:
     """Invoke the CLI on the test site: ``runner("refresh", "src")``."""

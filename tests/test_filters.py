@@ -4,50 +4,16 @@ alarms, expansion, canonical URLs and the 400s (stages ④ query, ③ store, ⑤
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import icalendar
 import pytest
 
-from tests.conftest import NOW, Site
-
-CS_ICS = """\
-BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//hand written//EN
-BEGIN:VEVENT
-UID:cs-colloquium@filters.example
-DTSTART;TZID=America/Los_Angeles:20260311T160000
-DTEND;TZID=America/Los_Angeles:20260311T170000
-SUMMARY:Distributed Systems Colloquium
-LOCATION:Gates 104
-CATEGORIES:Seminar
-DESCRIPTION:Speaker: Ana López\\nAudiences: Graduate Students
-END:VEVENT
-END:VCALENDAR
-""".replace("\n", "\r\n")
+from tests.conftest import NOW
 
 MARCH = "from=2026-03-01&to=2026-03-31"
 ML, ROBOTICS, MIXER = "ml-talk", "robotics-workshop", "spring-mixer"
 DEFENSE, CANCELLED, WEEKLY, HOLIDAY = "online-defense", "cancelled-talk", "weekly-lab", "holiday"
 CS = "cs-colloquium"
-
-
-@pytest.fixture(scope="module")
-def store_site(tmp_path_factory) -> Iterator[Site]:
-    """One fixture store for the module: the filter matrix only reads it."""
-    s = Site(tmp_path_factory.mktemp("filters"))
-    s.sample("talks", "subscriber_filters.ics", "ece")
-    s.source("cs", 'name = "CS"\nkind = "ics"\ncalendar = "cs"', CS_ICS)
-    s.refresh()
-    yield s
-    for app in s.apps:
-        app.extensions["feedserver"].store.close()
-
-
-@pytest.fixture(scope="module")
-def client(store_site):
-    return store_site.client(now=NOW)
 
 
 def get(client, url, status=200):
