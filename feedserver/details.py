@@ -58,6 +58,13 @@ _ONLINE_ONLY = re.compile(
 )
 
 
+_NOT_WORD_ASCII = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")
+# The combining-mark blocks (NFKD puts accents after their letter, in these blocks; a mark
+# elsewhere is no word character, so it separates words instead of vanishing).
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Text for matching: case-folded, accents removed, words separated by single spaces.
 
@@ -66,9 +73,10 @@ def fold(text: str) -> str:
     >>> fold("Ångström") == fold("angstrom")
     True
     """
+    if text.isascii():  # most text: no accents to remove, so no per-character work
+        return _NOT_WORD_ASCII.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = (c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(kept).split())
+    return _NOT_WORD.sub(" ", _COMBINING.sub("", decomposed)).strip()
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,26 @@ def test_failure_is_recorded_without_touching_events(site, store):
     status = store.statuses()["src"]
     assert status.last_error == "HTTP 500 from upstream" and status.last_success == NOW
     assert status.event_count == 2 and len(bodies(store)) == 2
+
+
+def test_a_store_of_an_older_schema_is_rebuilt_from_its_sources(site):
+    site.sample("lab", "recurring_overrides.ics")
+    site.refresh()
+    config = site.config()
+    old = Store(config.store_path)
+    # what an older feedserver left: another schema version, events in the old layout
+    old.db.execute("PRAGMA user_version = 1")
+    old.db.execute("DROP TABLE occurrences")
+    old.db.execute("CREATE TABLE occurrences (uid TEXT, start INTEGER, end INTEGER)")
+    version = old.version()[0]
+    old.close()
+    store = Store(config.store_path)
+    try:
+        assert store.count_events() == 0 and store.version()[0] == version + 1
+        status = store.statuses()["lab"]
+        assert status.ingest_key is None and status.last_attempt is None  # due now
+        assert status.last_success is not None
+    finally:
+        store.close()
+    outcome = site.refresh(now=NOW + timedelta(minutes=1))[0]
+    assert outcome.status == "updated" and outcome.events == 3
