@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import icalendar
 import nh3
@@ -472,9 +472,20 @@ def _parse(text: str) -> tuple[list[str], list[_Field]]:
 
 def _without_links(text: str, meetings: list[MeetingLink]) -> str:
     """``text`` without the meetings' links, passcodes and dial-ins (strip_meeting_details)."""
-    if meetings and _maybe_link(text):
+    lowered = text.lower()
+    if any(domain in lowered for domain in _domains(meetings)):
         return strip_meeting_details(text, meetings)
     return text
+
+
+def _domains(meetings: list[MeetingLink]) -> set[str]:
+    """The last two labels of each meeting's host: every spelling of a meeting's link (another
+    subdomain, a SafeLinks or Google redirect around it) holds them.
+
+    >>> sorted(_domains(find_meeting_links("https://hillside.zoom.us/j/123456789")))
+    ['zoom.us']
+    """
+    return {".".join((urlsplit(link.url).hostname or "").split(".")[-2:]) for link in meetings}
 
 
 def _only_link(text: str, meetings: list[MeetingLink]) -> bool:
@@ -528,10 +539,10 @@ def _detect(event: icalendar.Event, texts: list[str], alt: str) -> list[MeetingL
     found = [f"{JOIN}: {v}" for v in map(str, _values(event, "CONFERENCE")) if "://" in v]
     found += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
     found += [_text(event, "LOCATION"), *texts, _text(event, "URL"), alt]
-    found = [t for t in found if t]
-    if not any(_maybe_link(t) for t in found):  # skips most of find_meeting_links' cost
-        return []
-    return find_meeting_links(*found)
+    # A text without "://" or a provider domain holds no meeting (nor its details, which
+    # links.py reads only around a link): most descriptions are never scanned.
+    found = [t for t in found if t and _maybe_link(t)]
+    return find_meeting_links(*found) if found else []
 
 
 def _split_header(plain: str) -> tuple[list[str], str]:
