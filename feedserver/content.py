@@ -122,6 +122,14 @@ _PROVIDER_DOMAINS = (
 )  # fmt: skip
 
 
+# Every label links.py accepts before a generic link (its _WEBCAST_LABEL) holds one of these
+# words, and every provider link its provider's name, also in a SafeLinks wrapper ("zoom.us%2Fj").
+_MEETING_WORDS = (
+    "zoom", "teams", "meet.google", "webex", "jit.si", "8x8.vc", "cast", "stream", "watch",
+    "join", "online", "virtual", "remote", "meeting", "webinar", "video",
+)  # fmt: skip
+
+
 def _maybe_link(text: str) -> bool:
     """Whether ``text`` can hold a meeting link at all (substring tests: no regex scan)."""
     if "://" in text:
@@ -542,7 +550,11 @@ def _detect(event: icalendar.Event, texts: list[str], alt: str) -> list[MeetingL
     # A text without "://" or a provider domain holds no meeting (nor its details, which
     # links.py reads only around a link): most descriptions are never scanned.
     found = [t for t in found if t and _maybe_link(t)]
-    return find_meeting_links(*found) if found else []
+    # Without a provider domain, a link is a meeting only behind a label like "Webcast:".
+    lowered = " ".join(found).lower()
+    if not any(word in lowered for word in _MEETING_WORDS):
+        return []
+    return find_meeting_links(*found)
 
 
 def _split_header(plain: str) -> tuple[list[str], str]:

@@ -620,6 +620,16 @@ def test_plain_text_is_never_parsed_as_html(monkeypatch):
     assert str(event["DESCRIPTION"]).startswith("Join online: https://zoom.us/j/123456789\n")
 
 
+def test_wrapped_meeting_links_are_found():
+    safelinks = (
+        "https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fmeet.google.com%2F"
+        "abc-defg-hij&data=05%7C02&reserved=0"
+    )
+    event = upstream_event({"DESCRIPTION": f"Reading group. {safelinks}"})
+    enrich(event, source=INCLUDE, config=None)
+    assert str(event["LOCATION"]) == "https://meet.google.com/abc-defg-hij"
+
+
 def test_omit_finds_links_that_only_an_html_parser_sees():
     # An unclosed <a href>: links.py's markup flattening misses it, the HTML parser does not.
     event = upstream_event(
