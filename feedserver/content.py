@@ -675,11 +675,12 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
     text = "\n\n".join(p for p in parts if p)
     fragment = _header_html(header) + _paragraphs_html(free_text)
     fragment += "".join(_field_html(f.label, f.value) for f in ordered)
+    # Only when HTML adds something plain text lacks: a link besides the event page (which URL
+    # carries too) or a list. It doubles an event's bytes, and Google drops feeds past ~1 MB.
+    rich = "<a " in fragment or "<li>" in fragment
     fragment += _field_html(PAGE, page) if page else ""
     params = _params(event, "DESCRIPTION", ("LANGUAGE",))
     _set(event, "DESCRIPTION", icalendar.vText(text, params=params) if text else None)
-    # Only when HTML adds something plain text lacks (links, lists): it doubles the bytes.
-    rich = "<a " in fragment or "<li>" in fragment
     alt_html = f"<html><body>{_sanitize(fragment)}</body></html>" if rich else None
     _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML) if alt_html else None)
 
