@@ -69,7 +69,7 @@ def _error(status: int, message: str) -> Response:
     if machine or path.startswith("/static/"):
         return Response(message + "\n", status=status, mimetype="text/plain")
     page = render_template("error.html", status=status, message=message)
-    return Response(page, status=status, content_type="text/html; charset=utf-8")
+    return Response(page, status=status, headers=feeds.PAGE_HEADERS, content_type=feeds.HTML_TYPE)
 
 
 def _error_handlers(app: Flask) -> None:

@@ -208,8 +208,10 @@ def test_qr_code_is_an_svg_of_the_canonical_feed_url(client):
         get(client, f"/qr.svg?feed={bad}", status=400)
 
 
-def test_pages_answer_conditional_requests(client):
+def test_pages_answer_conditional_requests_and_load_nothing_from_elsewhere(client):
     first = get(client, "/")
+    assert "default-src 'none'" in first.headers["Content-Security-Policy"]
+    assert not re.search(r'(src|href)="(https?:)?//[^"]*\.(css|js)', first.data.decode())
     assert client.get("/", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
 
 

@@ -25,6 +25,15 @@ bp = Blueprint("feeds", __name__)
 ICS_TYPE = "text/calendar; charset=utf-8"
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
+# Pages load only feedserver's own CSS and script, and post nowhere: a description that slipped
+# markup through could not run anything.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
 PREVIEW_LIMIT = 150  # occurrences on a preview page: enough to judge a feed, light on a phone
 
 
@@ -57,6 +66,8 @@ def respond(entry: Rendered, content_type: str, *, cors: bool = False) -> Respon
     }
     if s.config.setting("feeds.gzip"):
         headers["Vary"] = "Accept-Encoding"
+    if content_type == HTML_TYPE:
+        headers |= PAGE_HEADERS
     if cors:
         # Public data for website widgets: any origin may read it (GET only, no credentials).
         headers["Access-Control-Allow-Origin"] = "*"
@@ -107,18 +118,23 @@ def ics(q: feed_query.FeedQuery) -> bytes:
     return render.calendar(head, events, s.config, bodies)
 
 
-def occurrences(q: feed_query.FeedQuery, start: int | None = None) -> list[agenda.Occurrence]:
+def occurrences(
+    q: feed_query.FeedQuery, start: int | None = None, limit: int | None = None
+) -> tuple[list[agenda.Occurrence], int]:
+    """The feed's first ``limit`` occurrences from ``start`` (default: the window's start),
+    and how many there are."""
     s = services()
     selection = q.selection(s.config.timezone, start)
     matches = s.store.matches(selection)
-    return agenda.expand_matches(matches, (selection.start, selection.end), s.config)
+    return agenda.expand_matches(matches, (selection.start, selection.end), s.config, limit)
 
 
 def feed_json(q: feed_query.FeedQuery) -> bytes:
     s = services()
     selection = q.selection(s.config.timezone)
-    document = agenda.feed_json(q, occurrences(q), s.config, selection)
-    return json.dumps(document, ensure_ascii=False, indent=1).encode() + b"\n"
+    document = agenda.feed_json(q, occurrences(q)[0], s.config, selection)
+    # compact: a year of a busy feed is megabytes, and widgets do not read it by eye
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 def preview_start(q: feed_query.FeedQuery) -> int | None:
@@ -133,7 +149,7 @@ def preview_start(q: feed_query.FeedQuery) -> int | None:
 def preview(q: feed_query.FeedQuery) -> bytes:
     s = services()
     start = preview_start(q)
-    items = occurrences(q, start)
+    items, total = occurrences(q, start, PREVIEW_LIMIT)
     zone = zoneinfo.ZoneInfo(s.config.timezone)
     first_day = datetime.fromtimestamp(q.selection(s.config.timezone, start).start, zone).date()
     return render_template(
@@ -141,8 +157,8 @@ def preview(q: feed_query.FeedQuery) -> bytes:
         q=q,
         links=agenda.feed_links(q, s.config),
         description=feed_query.describe(q, s.config)[1],
-        days=agenda.by_day(items[:PREVIEW_LIMIT], zone, first_day),
-        total=len(items),
+        days=agenda.by_day(items, zone, first_day),
+        total=total,
         limit=PREVIEW_LIMIT,
         first_day=first_day,
     ).encode()

@@ -86,13 +86,24 @@ def _builder_args() -> dict[str, list[str]]:
 
 
 def _build(template: str) -> Response:
+    """The builder (or its result alone); a valid query's page is cached like a preview."""
     s = services()
     args = _builder_args()
-    q, error = None, None
     try:
         q = feed_query.parse("all", None, args, s.config, s.today())
     except QueryError as e:
-        error = str(e)
+        page = _builder_page(template, args, None, str(e))
+        return Response(page, status=400, content_type=HTML_TYPE)
+    # the form's own spelling of the query is on the page (checked boxes, field values)
+    key = f"{template} {request.query_string.decode()} @{s.today()}"
+    entry = cached(key, lambda: _builder_page(template, args, q, None).encode())
+    return respond(entry, HTML_TYPE)
+
+
+def _builder_page(
+    template: str, args: dict[str, list[str]], q: feed_query.FeedQuery | None, error: str | None
+) -> str:
+    s = services()
     selected = {
         name: {part.strip().lower() for value in values for part in value.split(",")}
         for name, values in args.items()
@@ -100,22 +111,23 @@ def _build(template: str) -> Response:
     context: dict = {"q": q, "error": error, "args": args, "selected": selected}
     context["limit"] = BUILDER_PREVIEW
     if q is not None:
-        items = occurrences(q, _today_start() if not q.explicit & {"from", "past"} else None)
+        start = _today_start() if not q.explicit & {"from", "past"} else None
+        items, total = occurrences(q, start, BUILDER_PREVIEW)
         zone = zoneinfo.ZoneInfo(s.config.timezone)
+        first = datetime.fromtimestamp(q.selection(s.config.timezone, start).start, zone).date()
         context |= {
             "links": agenda.feed_links(q, s.config),
             "description": feed_query.describe(q, s.config)[1],
-            "days": agenda.by_day(items[:BUILDER_PREVIEW], zone, s.today()),
-            "total": len(items),
+            "days": agenda.by_day(items, zone, first),
+            "total": total,
         }
-    html = render_template(
+    return render_template(
         template,
         alarms=ALARMS,
         horizons=HORIZONS,
         future_days=s.config.setting("feeds.future_days"),
         **context,
     )
-    return Response(html, status=400 if error else 200, content_type=HTML_TYPE)
 
 
 @bp.get("/build")
