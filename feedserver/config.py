@@ -9,6 +9,7 @@ Every problem is reported with its file, key and reason; loading never stops at 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import os
 import re
@@ -55,6 +56,10 @@ SITE_SETTINGS: dict[str, tuple[Any, str]] = {
     "fetch.max_redirects": (5, "redirects followed per fetch"),
     "fetch.default_refresh": ("1h", "refresh interval of sources that set none"),
     "fetch.concurrency": (4, "sources fetched and parsed at once (worker processes)"),
+    "fetch.allow_networks": (
+        [],
+        "non-public networks (CIDRs) sources may be fetched from, e.g. ['127.0.0.0/8']",
+    ),
 }
 
 SOURCE_KEYS = {
@@ -218,6 +223,14 @@ def _check_settings(path: Path, s: dict[str, Any], problems: list[str]) -> None:
             parse_duration(s[key])
         except ValueError as e:
             problems.append(f"{path}: {key}: {e}")
+    networks = s["fetch.allow_networks"]
+    for value in networks if isinstance(networks, list) else []:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except (TypeError, ValueError):
+            problems.append(
+                f"{path}: fetch.allow_networks: {value!r} is not a network like 10.0.0.0/8"
+            )
     for key, (default, _) in SITE_SETTINGS.items():
         if isinstance(default, int | float) and not isinstance(default, bool):
             if isinstance(s[key], int | float) and s[key] < 0:

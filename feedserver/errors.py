@@ -32,7 +32,16 @@ class SourceError(FeedserverError):
 
 
 class FetchError(SourceError):
-    """The upstream could not be fetched (or the file could not be read)."""
+    """The upstream could not be fetched (or the file could not be read); ``status`` is the
+    HTTP status the upstream answered, when it answered."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Sources are fetched in worker processes: keep ``status`` across pickling.
+        return (type(self), (str(self),), {"status": self.status})
 
 
 class ParseError(SourceError):

@@ -27,7 +27,14 @@ from datetime import UTC, datetime
 from feedserver import __version__
 from feedserver.config import Config, Source
 from feedserver.errors import SourceError
-from feedserver.fetch import FetchCache, Fetched, FetchLimits, fetch_url, read_file
+from feedserver.fetch import (
+    FetchCache,
+    Fetched,
+    FetchLimits,
+    fetch_url,
+    parse_networks,
+    read_file,
+)
 from feedserver.normalize import Contribution, Horizon, normalize
 from feedserver.sources import KINDS
 from feedserver.store import IngestStats, Store
@@ -67,6 +74,7 @@ def limits(config: Config) -> FetchLimits:
         read_timeout=config.setting("fetch.read_timeout"),
         max_bytes=config.setting("fetch.max_bytes"),
         max_redirects=config.setting("fetch.max_redirects"),
+        allow_networks=parse_networks(config.setting("fetch.allow_networks")),
     )
 
 

@@ -27,6 +27,9 @@ title = "Test University"
 base_url = "https://events.example.edu"
 timezone = "America/Los_Angeles"
 
+[fetch]
+allow_networks = ["127.0.0.0/8"]  # tests/upstream.py serves on 127.0.0.1
+
 [[calendars]]
 slug = "ece"
 name = "Electrical Engineering"
