@@ -20,6 +20,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vDDDLists, vDDDTypes
 
+from feedserver import content
 from feedserver.config import Config, Source
 from feedserver.sources import Parsed
 from feedserver.timezones import match_zone, resolve_tzid
@@ -88,13 +89,15 @@ class _Repair:
         self.candidates = list(dict.fromkeys([self.zone_name, config.timezone]))
         self.warnings: list[str] = []
         self._custom: dict[str | None, tzinfo] = {}
+        self._unknown: set[str] = set()
 
     def value(self, value: date | datetime, tzid: str | None, where: str) -> date | datetime:
         if not isinstance(value, datetime):
             return value
         tz = value.tzinfo
         if tz is None:
-            if tzid:
+            if tzid and tzid not in self._unknown:  # one warning per zone, not per event
+                self._unknown.add(tzid)
                 self.warnings.append(
                     f"{where}: unknown time zone {tzid!r}; times taken as {self.zone_name}"
                 )
@@ -360,6 +363,7 @@ def normalize(
         if "TZID" in event:  # a stray TZID property inside VEVENT: Zoom exports
             del event["TZID"]
         repair.event(event, f"event {str(event['UID'])!r}")
+        warnings.extend(content.enrich(event, source=source, config=config))
     contributions = []
     for uid, group in _group(parsed.events, warnings).items():
         types = typing.apply(group)

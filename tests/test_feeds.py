@@ -207,3 +207,14 @@ def test_index_lists_every_feed(site):
     page = site.client().get("/").data.decode()
     for url in ("/all.ics", "/calendars/ece.ics", "/calendars/cs.ics", "/types/seminar.ics"):
         assert f"https://events.example.edu{url}" in page
+
+
+def test_windows_beyond_the_precomputed_horizon_fall_back_to_series_spans(site):
+    site.sample("g", "x_wr_timezone_google.ics", "cs")  # an endless monthly colloquium
+    site.refresh()
+    client = site.client()
+    # store.horizon_future_days = 1100 from 2026-03-01: 2031 lies beyond it.
+    assert uids(feed(client, "/all.ics?from=2031-01-01&to=2031-01-31")) == [
+        "colloquium-series@google.com"
+    ]
+    assert uids(feed(client, "/all.ics?from=2024-01-01&to=2024-01-31")) == []

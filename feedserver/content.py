@@ -1,0 +1,646 @@
+"""Stage ②: event content: meeting links, location and a full description, where clients show them.
+
+Calendar clients each show different properties (README "Event content"; CLIENTS.md §4): every
+client shows LOCATION and DESCRIPTION, only some show URL, none shows CONFERENCE, and Outlook
+prefers X-ALT-DESC (HTML). So :func:`enrich` finds the online meetings anywhere in an event
+(``links.find_meeting_links``) and writes each fact where every client looks:
+
+- DESCRIPTION: ``Join online: <url>`` (with meeting id, passcode and dial-in) first, then the
+  text that maps to no field, then the labelled fields (Speaker, Talk Title, Abstract…) in one
+  fixed order, then ``Event page: <url>``. HTML from upstream becomes plain text first.
+- X-ALT-DESC: the same content as HTML with clickable links, sanitized by nh3.
+- CONFERENCE (RFC 7986 §5.11): one per meeting. LOCATION: the physical place, else the meeting
+  link. URL: the event page, else the meeting link. CONTACT and ORGANIZER from the fields.
+
+Its output is its own fixed point: enriching an enriched event changes no byte, so the store's
+content hashes are stable and a feedserver feed can be the source of another.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+import icalendar
+import nh3
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from feedserver.config import Config, Source
+from feedserver.links import MeetingLink, find_meeting_links, strip_meeting_details
+
+__all__ = ["enrich", "html_to_text", "text_to_html"]
+
+JOIN = "Join online"
+HIDDEN = "Online link: see event page"
+PAGE = "Event page"
+
+# Field key, whether its value may run over several paragraphs, and the labels that introduce it
+# (as displayed; matched case-insensitively). The key order is the order of the description.
+_FIELDS: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
+    (
+        "speaker",
+        False,
+        (
+            "Speaker", "Speakers", "Speaker(s)", "Guest Speaker", "Keynote Speaker", "Presenter",
+            "Presenters", "Panelists", "PhD Candidate", "Candidate", "Instructor", "Instructors",
+        ),
+    ),
+    (
+        "title",
+        False,
+        ("Talk Title", "Title", "Seminar Title", "Lecture Title", "Thesis Title",
+         "Dissertation Title"),
+    ),
+    ("committee", False, ("Advisor", "Advisors", "Committee")),
+    ("abstract", True, ("Abstract", "Talk Abstract")),
+    ("biography", True, ("Biography", "Bio", "Speaker Bio", "Speaker Biography",
+                         "About the Speaker")),
+    ("host", False, ("Host", "Hosts", "Host(s)", "Hosted by", "Organizer", "Organizers",
+                     "Organiser")),
+    ("location", False, ("Location", "Room", "Venue", "Where")),
+    ("audiences", False, ("Audiences", "Audience")),
+    ("contact", False, ("Contact", "Contacts", "Contact Information")),
+    (
+        "webcast",
+        False,
+        (
+            "Webcast", "Webcast Link", "Webcast URL", "Livestream", "Live Stream", "Zoom",
+            "Zoom Link", "Zoom Meeting", "Meeting Link", JOIN, "Join", "Join Remotely",
+            "Remote Attendance", "Online",
+        ),
+    ),
+    ("page", False, (PAGE, "Event URL", "Event Link", "Event Website", "More Information",
+                     "More Info", "Details")),
+)  # fmt: skip
+_ORDER = {key: i for i, (key, _, _) in enumerate(_FIELDS)}
+_LONG = {key for key, long, _ in _FIELDS if long}
+_LABELS = {label.casefold(): (key, label) for key, _, labels in _FIELDS for label in labels}
+_LABEL_ALT = "|".join(re.escape(label) for label in sorted(_LABELS, key=len, reverse=True))
+_LINE_LABEL = re.compile(
+    rf"[ \t]*(?:[-*\u2022\u00b7][ \t]*)?({_LABEL_ALT})[ \t]*:(?:[ \t]+|$)", re.IGNORECASE
+)
+# A label glued to the previous field when a page was flattened: "…pwd=AbC.1Location: Room 132".
+_GLUED_LABEL = re.compile(rf"(?<=[A-Za-z0-9.)\]])({_LABEL_ALT})[ \t]*\Z", re.IGNORECASE)
+
+# Properties where upstream calendars put meeting links (CLIENTS.md §4).
+_MEETING_PROPS = (
+    "X-GOOGLE-CONFERENCE",
+    "X-MICROSOFT-SKYPETEAMSMEETINGURL",
+    "X-MICROSOFT-ONLINEMEETINGCONFLINK",
+    "X-MICROSOFT-ONLINEMEETINGEXTERNALLINK",
+)
+_DETAILED = ("zoom", "teams", "webex")  # providers whose meeting id people type in
+_ONLINE_PLACE = re.compile(
+    r"(?i)(?:online|virtual|remote|web|internet|zoom|teams|webex|google meet|jitsi"
+    r"|microsoft teams|web ?cast|webinar|live ?stream|video ?conference)"
+    r"(?: (?:meeting|webinar|event|only|call|session))?"
+)
+# Where a location lists several places: "EEB 132 / Zoom: <url>", "Teams Meeting; Room 5".
+_PLACE_PARTS = re.compile(r"( [/|] | ?; ?| (?:or|and|&|\+) |, )", re.IGNORECASE)
+_PUNCTUATION = " -\u2013\u2014/|,;:\u00b7"
+_FILLER = frozenset(
+    "join here click link the meeting webinar zoom teams microsoft google meet webex watch live"
+    " stream livestream online via on at to this url webcast to".split()
+)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_HTML_TAG = re.compile(
+    r"</?(?:a|p|div|br|span|li|ul|ol|dl|dt|dd|table|tr|td|th|b|i|u|s|em|strong|font|html|body|head"
+    r"|h[1-6]|img|hr|blockquote|pre|code|section|article|header|footer|script|style|iframe|center"
+    r"|small|sup|sub|meta|title)(?=[\s/>])[^<>]*>",
+    re.IGNORECASE,
+)
+_CANCELLED = re.compile(r"(?i)cancell?ed\b")
+_HTML = {"FMTTYPE": "text/html"}
+# What any meeting link contains: a scheme, or one of the provider domains links.py knows.
+_MAYBE_LINK = re.compile(
+    r"(?i)://|zoom\.us/|zoomgov\.com/|teams\.(?:microsoft|live)\.com/|meet\.google\.com/"
+    r"|webex\.com/|meet\.jit\.si/|8x8\.vc/"
+)
+
+
+@dataclass
+class _Field:
+    key: str
+    label: str
+    lines: list[str] = field(default_factory=list)
+    value: str = ""  # the lines, tidied: set when the field is complete
+
+
+# --- the event's texts ---------------------------------------------------------------------------
+
+
+def _unescape(value: str) -> str:
+    """An RFC 5545 §3.3.11 TEXT value as text (icalendar leaves X- properties escaped).
+
+    >>> _unescape(r"a\\, b\\;\\nc\\\\d")
+    'a, b;\\nc\\\\d'
+    """
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], value)
+
+
+def _values(event: icalendar.Event, name: str) -> list:
+    found = event.get(name)
+    return [] if found is None else found if isinstance(found, list) else [found]
+
+
+def _text(event: icalendar.Event, name: str) -> str:
+    return "\n\n".join(str(v) for v in _values(event, name) if str(v).strip())
+
+
+def _raw_text(event: icalendar.Event, name: str) -> str:
+    """The unescaped text of an X- property (icalendar reads those as unknown, escaped bytes)."""
+    return "\n\n".join(_unescape(str(v)) for v in _values(event, name) if str(v).strip())
+
+
+def _is_html(text: str) -> bool:
+    return "<" in text and _HTML_TAG.search(text) is not None
+
+
+def _tidy(text: str) -> str:
+    """Text with LF line ends, no trailing spaces and no runs of blank lines.
+
+    >>> _tidy(" a \\r\\n\\r\\n\\r\\n\\tb\\n\\n")
+    'a\\n\\n\\tb'
+    """
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n").strip(" ")
+
+
+# --- HTML to text --------------------------------------------------------------------------------
+
+_SKIP = frozenset(
+    "script style head title template noscript iframe object embed svg math canvas video audio"
+    " select textarea button input img".split()
+)
+_PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl hr figure".split())
+_LINE = frozenset(
+    "div li tr dt dd section article header footer main aside nav address center caption"
+    " figcaption details summary form fieldset".split()
+)
+
+
+class _Writer:
+    """Accumulates plain text the way a browser lays out blocks: paragraphs, lines, list items."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.breaks = 0  # line breaks owed before the next text
+        self.prefix = ""  # list marker owed before the next text
+        self.at_start = True  # nothing on the current line yet
+        self.lists: list[list[int]] = []  # [counter] per open list; -1 for unordered
+
+    def brk(self, n: int) -> None:
+        if self.lists:
+            n = 1  # blocks inside lists separate lines, not paragraphs
+        self.breaks = max(self.breaks, n)
+
+    def br(self) -> None:
+        self.breaks = min(self.breaks + 1, 2)
+
+    def write(self, text: str) -> None:
+        if self.at_start or self.breaks:
+            text = text.lstrip(" ")
+        if not text:
+            return
+        if self.parts and self.breaks:
+            self.parts.append("\n" * self.breaks)
+            self.at_start = True
+        self.breaks = 0
+        if self.prefix:
+            self.parts.append(self.prefix)
+            self.prefix = ""
+        self.parts.append(text)
+        self.at_start = False
+
+    def walk(self, node: LexborNode, depth: int = 0) -> None:
+        for child in node.iter(include_text=True):
+            tag = child.tag or ""
+            if tag == "-text":
+                text = child.text(deep=False) or ""
+                # Google Calendar appends its plain-text Meet block to HTML descriptions: its
+                # line ends count where text is not inside any element.
+                for i, segment in enumerate(text.split("\n") if depth == 0 else [text]):
+                    if i:
+                        self.br()
+                    self.write(re.sub(r"\s+", " ", segment))
+            elif tag in _SKIP or not tag[:1].isalpha():
+                continue
+            elif depth > 64:  # pathological nesting: its text, flat
+                self.write(" ".join((child.text(deep=True) or "").split()) + " ")
+            else:
+                self.element(child, tag, depth)
+
+    def element(self, node: LexborNode, tag: str, depth: int) -> None:
+        if tag == "br":
+            self.br()
+            return
+        if tag == "a":
+            self.write(_anchor(node))
+            return
+        block = 2 if tag in _PARAGRAPH else 1 if tag in _LINE else 0
+        self.brk(block)
+        if tag in ("ul", "ol"):
+            self.lists.append([0 if tag == "ol" else -1])
+        elif tag == "li":
+            counter = self.lists[-1] if self.lists else [-1]
+            if counter[0] >= 0:
+                counter[0] += 1
+            marker = f"{counter[0]}. " if counter[0] >= 0 else "- "
+            self.prefix = "  " * max(len(self.lists) - 1, 0) + marker
+        elif tag in ("td", "th") and not (self.at_start or self.breaks):
+            self.write(" | ")
+        if tag == "pre":
+            self.write((node.text(deep=True) or "").strip("\n"))
+        else:
+            self.walk(node, depth + 1)
+        if tag in ("ul", "ol"):
+            self.lists.pop()
+        self.brk(block)
+
+    def result(self) -> str:
+        return _tidy("".join(self.parts))
+
+
+def _anchor(node: LexborNode) -> str:
+    """A link as text: its URL alone when the text says nothing more, else ``text (url)``."""
+    inner = " ".join((node.text(deep=True) or "").split())
+    href = (node.attributes.get("href") or "").strip()
+    if re.match(r"(?i)mailto:", href):
+        target = unquote(href[7:].split("?", 1)[0])
+    elif re.match(r"(?i)https?://", href):
+        target = href
+    else:
+        return inner  # javascript:, data:, relative links: the text only
+    if not inner or _bare(inner) == _bare(target) or re.match(r"(?i)https?://|www\.", inner):
+        return target
+    return f"{inner} ({target})"
+
+
+def _bare(url: str) -> str:
+    return re.sub(r"(?i)^https?://(?:www\.)?", "", url).rstrip("/").casefold()
+
+
+def html_to_text(markup: str) -> str:
+    """Readable plain text of an HTML description: paragraphs, ``- item`` lists, links as
+    ``text (url)``, entities decoded, scripts and styles dropped.
+
+    >>> html_to_text('<p>Q&amp;A <b>after</b></p><ul><li>one</li><li><a href="https://x.example/">'
+    ...              'slides</a></li></ul><script>alert(1)</script>')
+    'Q&A after\\n\\n- one\\n- slides (https://x.example/)'
+    """
+    body = LexborHTMLParser(markup).body
+    if body is None:
+        return ""
+    writer = _Writer()
+    writer.walk(body)
+    return writer.result()
+
+
+# --- text to HTML --------------------------------------------------------------------------------
+
+_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_LINKABLE = re.compile(rf"{_URL.pattern}|{_EMAIL.pattern}", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"[ \t]*(?:([-*\u2022])|(\d{1,3})[.)])[ \t]+")
+_SAFE_TAGS = {"p", "br", "ul", "ol", "li", "a", "b"}
+
+
+def _trim(target: str) -> str:
+    """A URL or address without the punctuation and unmatched brackets that end a sentence."""
+    while target:
+        last = target[-1]
+        if last in ".,;:!?'\"" or (
+            last in ")]" and target.count(last) > target.count("(" if last == ")" else "[")
+        ):
+            target = target[:-1]
+        else:
+            break
+    return target
+
+
+def _inline(text: str) -> str:
+    """Escaped text with its URLs and e-mail addresses as links, line breaks as ``<br>``."""
+    out: list[str] = []
+    pos = 0
+    pattern = _LINKABLE if "@" in text else _URL if "://" in text else None
+    for match in pattern.finditer(text) if pattern else ():
+        start, target = match.start(), _trim(match.group())
+        end = start + len(target)
+        if text[start - 1 : start] == "<" and text[end : end + 1] == ">":  # Outlook's text<url>
+            start, end = start - 1, end + 1
+        href = target if "://" in target else f"mailto:{target}"
+        space = " " if start < match.start() else ""
+        out.append(html.escape(text[pos:start], quote=False) + space)
+        out.append(f'<a href="{html.escape(href)}">{html.escape(target, quote=False)}</a>')
+        pos = end
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out).replace("\n", "<br>")
+
+
+def _run_html(kind: str, run: list[str]) -> str:
+    if kind == "p":
+        return f"<p>{'<br>'.join(run)}</p>"
+    return f"<{kind}>" + "".join(f"<li>{item}</li>" for item in run) + f"</{kind}>"
+
+
+def _paragraphs_html(text: str) -> str:
+    """Paragraphs as ``<p>`` (lines joined by ``<br>``), list lines as ``<ul>``/``<ol>``."""
+    out: list[str] = []
+    for paragraph in re.split(r"\n{2,}", text.strip("\n")):
+        kind, run = "", list[str]()
+        for line in paragraph.split("\n"):
+            item = _LIST_ITEM.match(line)
+            line_kind = "p" if item is None else "ul" if item[1] else "ol"
+            if line_kind != kind and run:
+                out.append(_run_html(kind, run))
+                run = []
+            kind = line_kind
+            run.append(_inline(line if item is None else line[item.end() :]))
+        if run and any(run):
+            out.append(_run_html(kind, run))
+    return "".join(out)
+
+
+def _field_html(label: str, value: str) -> str:
+    """``<p><b>Label:</b> value…</p>``, the label leading the value's first paragraph."""
+    head = f"<b>{html.escape(label, quote=False)}:</b>"
+    body = _paragraphs_html(value)
+    if body.startswith("<p>"):
+        return f"<p>{head} {body[3:]}"
+    return f"<p>{head}</p>{body}"
+
+
+def _header_html(header: list[str]) -> str:
+    lines = []
+    for line in header:
+        label, sep, rest = line.partition(": ")
+        if label in (JOIN, HIDDEN.split(":")[0]) and sep:
+            lines.append(f"<b>{label}:</b> {_inline(rest)}")
+        else:
+            lines.append(_inline(line))
+    return f"<p>{'<br>'.join(lines)}</p>" if lines else ""
+
+
+def text_to_html(text: str) -> str:
+    """A plain description as safe HTML (nh3 allows only ``p br ul ol li a b``, http(s)/mailto).
+
+    >>> text_to_html("Tea & <cake>\\n- one\\n\\nhttps://x.example/a?b=1&c=2.")
+    '<p>Tea &amp; &lt;cake&gt;</p><ul><li>one</li></ul><p><a href="https://x.example/a?b=1&amp;c=2">https://x.example/a?b=1&amp;c=2</a>.</p>'
+    """
+    return _sanitize(_paragraphs_html(text))
+
+
+def _sanitize(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=_SAFE_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,  # no target=_blank, so no tab-nabbing to guard against
+    )
+
+
+# --- description structure -----------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, with field labels glued to the previous field split off.
+
+    >>> _lines("Webcast: https://zoom.us/j/123456789Location: EEB 132\\nRoom: 5")
+    ['Webcast: https://zoom.us/j/123456789', 'Location: EEB 132', 'Room: 5']
+    """
+    out: list[str] = []
+    for line in text.split("\n"):
+        cuts = [0]
+        colon = line.find(":")
+        while colon > 0:  # only colons are looked at: prose lines cost one find()
+            if line[colon + 1 : colon + 2] in ("", " ", "\t"):
+                match = _GLUED_LABEL.search(line, max(0, colon - 40), colon)
+                if match and match.start() > cuts[-1] and match[1][0].isupper():
+                    cuts.append(match.start())
+            colon = line.find(":", colon + 1)
+        out.extend(line[a:b].rstrip() for a, b in zip(cuts, cuts[1:] + [len(line)], strict=True))
+    return out
+
+
+def _parse(text: str) -> tuple[list[str], list[_Field]]:
+    """Split a description into free lines and labelled fields.
+
+    A field is its label's line; an empty value is taken from the next non-blank line; Abstract
+    and Biography run on, paragraphs included, up to the next label. Every other line is free.
+    """
+    free: list[str] = []
+    fields: list[_Field] = []
+    current: _Field | None = None
+    for line in _lines(text):
+        match = _LINE_LABEL.match(line)
+        if match:
+            key, label = _LABELS[match[1].casefold()]
+            value = line[match.end() :].strip()
+            if key != "page" or not value or re.fullmatch(r"https?://\S+", value):
+                current = _Field(key, label, [value] if value else [])
+                fields.append(current)
+                continue
+        if current is not None:
+            if current.key in _LONG:
+                current.lines.append(line)
+                continue
+            if not current.lines:
+                if line.strip():
+                    current.lines.append(line.strip())
+                continue
+            current = None
+        free.append(line)
+    for f in fields:
+        f.value = _tidy("\n".join(f.lines))
+    return free, fields
+
+
+def _without_links(text: str, meetings: list[MeetingLink]) -> str:
+    """``text`` without the meetings' links, passcodes and dial-ins (strip_meeting_details)."""
+    if meetings and _MAYBE_LINK.search(text):
+        return strip_meeting_details(text, meetings)
+    return text
+
+
+def _only_link(text: str, meetings: list[MeetingLink]) -> bool:
+    """Whether ``text`` says nothing but a meeting link ("Join here: <url>")."""
+    rest = _without_links(text, meetings)
+    return rest != text and all(w in _FILLER for w in re.findall(r"[a-z]+", rest.casefold()))
+
+
+def _place(text: str, meetings: list[MeetingLink]) -> str:
+    """The physical place in a location text: its parts without meeting links or "Zoom".
+
+    >>> zoom = find_meeting_links("zoom.us/j/123456789")
+    >>> _place("EEB 132 / Zoom: https://zoom.us/j/123456789", zoom)
+    'EEB 132'
+    >>> _place("Microsoft Teams Meeting; Linden Hall 101, Hillside", [])
+    'Linden Hall 101, Hillside'
+    """
+    parts = _PLACE_PARTS.split(" ".join(text.split()))
+    kept: list[str] = []
+    for i in range(0, len(parts), 2):
+        part = " ".join(_without_links(parts[i], meetings).split()).strip(_PUNCTUATION)
+        if part.strip("()[]") and not _ONLINE_PLACE.fullmatch(part.strip("()[]")):
+            kept += [parts[i - 1] if kept else "", part]
+    return "".join(kept)
+
+
+def _header(meetings: list[MeetingLink], hidden: bool) -> list[str]:
+    if hidden:
+        return [HIDDEN]
+    lines = []
+    for link in meetings:
+        lines.append(f"{JOIN}: {link.url}")
+        details = [f"Meeting ID: {link.meeting_id}"] if link.meeting_id else []
+        details = details if link.provider in _DETAILED else []
+        details += [f"Passcode: {link.passcode}"] if link.passcode else []
+        if details:
+            lines.append(" \u00b7 ".join(details))
+        if link.dial_in:
+            lines.append(f"Dial-in: {link.dial_in}")
+    return lines
+
+
+# --- the event -----------------------------------------------------------------------------------
+
+
+def _detect(event: icalendar.Event, description: str, alt: str) -> list[MeetingLink]:
+    texts = [f"{JOIN}: {v}" for v in map(str, _values(event, "CONFERENCE")) if "://" in v]
+    texts += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
+    texts += [_text(event, "LOCATION"), description, _text(event, "URL"), alt]
+    texts = [t for t in texts if t]
+    if not any(_MAYBE_LINK.search(t) for t in texts):  # most of find_meeting_links' cost
+        return []
+    return find_meeting_links(*texts)
+
+
+def _set(event: icalendar.Event, name: str, value: object) -> None:
+    """Set a property in place (keeping its position, so that a second pass moves nothing)."""
+    if value is None or value == "":
+        if name in event:
+            del event[name]
+    else:
+        event[name] = value
+
+
+def _params(event: icalendar.Event, name: str, keep: tuple[str, ...]) -> dict[str, str]:
+    prop = _values(event, name)
+    params = getattr(prop[0], "params", {}) if prop else {}
+    return {k: v for k, v in params.items() if k.upper() in keep}
+
+
+def _conference(link: MeetingLink) -> icalendar.vUri:
+    feature = ["AUDIO", "VIDEO"] if link.dial_in else "VIDEO"
+    params = {"VALUE": "URI", "FEATURE": feature, "LABEL": link.label}
+    return icalendar.vUri(link.url, params=params)
+
+
+def _organizer(fields: list[_Field]) -> icalendar.vCalAddress | None:
+    for key in ("contact", "host"):
+        for f in fields:
+            email = _EMAIL.search(f.value) if f.key == key else None
+            if email:
+                name = f.value.split("\n")[0].replace(email.group(), "")
+                name = " ".join(name.replace('"', "").split()).strip(" ,;:-<>()")
+                params = {"CN": name} if name else {}
+                return icalendar.vCalAddress(f"mailto:{email.group()}", params=params)
+    return None
+
+
+def enrich(event: icalendar.Event, *, source: Source, config: Config) -> list[str]:
+    """Rewrite one VEVENT's content in place (see the module docstring); return warnings.
+
+    Deterministic and idempotent: the same event gives the same properties, in the same order,
+    and an enriched event enriched again is unchanged.
+    """
+    omit = source.online_links == "omit"
+    description = _text(event, "DESCRIPTION")
+    alt_prop = _values(event, "X-ALT-DESC")
+    alt = _raw_text(event, "X-ALT-DESC") if alt_prop else ""
+    if alt and "html" not in str(alt_prop[0].params.get("FMTTYPE", "html")).lower():
+        alt = f"<pre>{html.escape(alt)}</pre>"
+    source_text = description if description.strip() else alt
+    plain = html_to_text(source_text) if _is_html(source_text) else _tidy(source_text)
+
+    meetings = _detect(event, description, alt)
+    # "see event page" stays once written: the links it replaced are gone on a second pass.
+    hidden = omit and bool(meetings) or not meetings and plain.startswith(HIDDEN)
+    header = _header(meetings, hidden)
+    lines = plain.split("\n")
+    if lines[: len(header)] == header:  # our own header from an earlier pass
+        plain = _tidy("\n".join(lines[len(header) :]))
+
+    free, fields = _parse(plain)
+    # A webcast field that only repeats a meeting link is the "Join online" line now.
+    fields = [f for f in fields if not (f.key == "webcast" and _only_link(f.value, meetings))]
+    if omit:
+        free = _without_links("\n".join(free), meetings).split("\n")
+        for f in fields:
+            f.value = _tidy(_without_links(f.value, meetings))
+    fields = [f for f in fields if f.value or f.key not in ("webcast", "page")]
+
+    url = _text(event, "URL").strip()
+    page = url if url and not _only_link(url, meetings) else None
+    page = page or next((f.value for f in fields if f.key == "page"), None)
+    ordered: list[_Field] = []
+    for f in sorted(fields, key=lambda f: _ORDER[f.key]):
+        if not (f.key == "page" and f.value == page) and not any(
+            o.key == f.key and o.value == f.value for o in ordered
+        ):
+            ordered.append(f)
+    free_text = _tidy("\n".join(free))
+    parts = ["\n".join(header), free_text]
+    parts.append("\n".join(f"{f.label}: {f.value}".rstrip() for f in ordered))
+    parts.append(f"{PAGE}: {page}" if page else "")
+    text = "\n\n".join(p for p in parts if p)
+    fragment = _header_html(header) + _paragraphs_html(free_text)
+    fragment += "".join(_field_html(f.label, f.value) for f in ordered)
+    fragment += _field_html(PAGE, page) if page else ""
+    params = _params(event, "DESCRIPTION", ("LANGUAGE",))
+    _set(event, "DESCRIPTION", icalendar.vText(text, params=params) if text else None)
+    # Only when HTML adds something plain text lacks (links, lists): it doubles the bytes.
+    rich = "<a " in fragment or "<li>" in fragment
+    alt_html = f"<html><body>{_sanitize(fragment)}</body></html>" if rich else None
+    _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML) if alt_html else None)
+
+    location = _text(event, "LOCATION")
+    place = _place(location, meetings) if meetings else location.strip()
+    field_place = next((_place(f.value, meetings) for f in fields if f.key == "location"), "")
+    place = place or field_place
+    if not place and meetings:
+        place = "Online" if omit else meetings[0].url
+    if place != location:
+        params = _params(event, "LOCATION", ("LANGUAGE", "ALTREP"))
+        _set(event, "LOCATION", icalendar.vText(place, params=params) if place else None)
+
+    target = page or (None if omit or not meetings else meetings[0].url)
+    if target != url and (target or _only_link(url, meetings)):
+        _set(event, "URL", icalendar.vUri(target) if target else None)
+
+    others = [c for c in _values(event, "CONFERENCE") if "://" not in str(c) and not omit]
+    ours = [] if omit else [_conference(link) for link in meetings]
+    _set(event, "CONFERENCE", (ours + others) or None)
+    if omit:
+        for name in _MEETING_PROPS:
+            _set(event, name, None)
+
+    contact = next((f.value.split("\n")[0] for f in ordered if f.key == "contact"), "")
+    if contact and "CONTACT" not in event:
+        event.add("CONTACT", contact)
+    organizer = _organizer(ordered)
+    if organizer is not None and "ORGANIZER" not in event:
+        event.add("ORGANIZER", organizer)
+    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        summary = _text(event, "SUMMARY")
+        if not _CANCELLED.match(summary):
+            params = _params(event, "SUMMARY", ("LANGUAGE",))
+            title = f"Cancelled: {summary}" if summary else "Cancelled"
+            _set(event, "SUMMARY", icalendar.vText(title, params=params))
+    if "CLASS" not in event:
+        event.add("CLASS", "PUBLIC")
+    if omit and meetings and find_meeting_links(text, _text(event, "LOCATION"), target or ""):
+        return [f"event {str(event.get('UID'))!r}: a meeting link is left after online_links=omit"]
+    return []

@@ -1,0 +1,94 @@
+"""Stage ③: the SQLite store: all-or-nothing ingest, merge by UID, identity bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from feedserver.normalize import normalize
+from feedserver.sources import ics
+from feedserver.store import Store
+from tests.conftest import NOW, SAMPLES
+from tests.test_normalize import HORIZON
+
+
+def contributions(site, name, source_id="src", calendar="ece"):
+    site.sample(source_id, name, calendar)
+    config = site.config()
+    source = config.source(source_id)
+    parsed = ics.parse((SAMPLES / "ics" / name).read_bytes(), source)
+    return normalize(parsed, source, config, HORIZON)[0]
+
+
+@pytest.fixture
+def store(site):
+    s = Store(site.data / "test.sqlite3")
+    yield s
+    s.close()
+
+
+def bodies(store) -> dict[str, bytes]:
+    return dict(store.db.execute("SELECT uid, body FROM events"))
+
+
+def test_ingest_is_all_or_nothing(site, store):
+    store.ingest("src", contributions(site, "windows_tzid.ics"), horizon=HORIZON, now=NOW)
+    before = (bodies(store), store.version(), store.statuses())
+
+    def failing():
+        yield from contributions(site, "recurring_overrides.ics")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        store.ingest("src", failing(), horizon=HORIZON, now=NOW + timedelta(hours=1))
+    assert (bodies(store), store.version(), store.statuses()) == before
+
+
+def test_reingesting_the_same_events_changes_nothing(site, store):
+    found = contributions(site, "recurring_overrides.ics")
+    store.ingest("src", found, horizon=HORIZON, now=NOW)
+    first, version = bodies(store), store.version()
+    stats = store.ingest("src", found, horizon=HORIZON, now=NOW + timedelta(days=1))
+    assert (stats.unchanged, stats.touched) == (3, False)
+    assert bodies(store) == first and store.version() == version
+
+
+def test_identity_properties_are_written_by_the_store(site, store):
+    store.ingest("src", contributions(site, "recurring_overrides.ics"), horizon=HORIZON, now=NOW)
+    body = bodies(store)["weekly-seminar@example.edu"]
+    # upstream SEQUENCE 3 is kept; master and override both carry the store's stamp
+    assert body.count(b"DTSTAMP:20260301T120000Z\r\n") == 2
+    assert body.count(b"LAST-MODIFIED:20260301T120000Z\r\n") == 2
+    assert body.startswith(b"BEGIN:VEVENT\r\nDTSTAMP:20260301T120000Z\r\n")
+    assert b"SEQUENCE:3\r\n" in body and b"DTSTAMP:20260101T000000Z" not in body
+
+
+def test_same_uid_merges_calendars_and_types_and_leaves_with_its_last_source(site, store):
+    store.ingest(
+        "a", contributions(site, "recurring_overrides.ics", "a", "ece"), horizon=HORIZON, now=NOW
+    )
+    store.ingest(
+        "b", contributions(site, "recurring_overrides.ics", "b", "cs"), horizon=HORIZON, now=NOW
+    )
+    assert store.counts("event_calendars") == {"cs": 3, "ece": 3}
+    assert len(bodies(store)) == 3
+    store.ingest("a", [], horizon=HORIZON, now=NOW + timedelta(hours=1))
+    assert store.counts("event_calendars") == {"cs": 3}
+    stats = store.ingest("b", [], horizon=HORIZON, now=NOW + timedelta(hours=2))
+    assert stats.removed == 3 and bodies(store) == {}
+
+
+def test_last_modified_never_moves_backwards(site, store):
+    store.ingest("src", contributions(site, "windows_tzid.ics"), horizon=HORIZON, now=NOW)
+    _, changed = store.version()
+    store.ingest("src", [], horizon=HORIZON, now=NOW - timedelta(days=1))  # clock went back
+    assert store.version()[1] == changed
+
+
+def test_failure_is_recorded_without_touching_events(site, store):
+    store.ingest("src", contributions(site, "windows_tzid.ics"), horizon=HORIZON, now=NOW)
+    store.record_failure("src", "HTTP 500 from upstream", NOW + timedelta(hours=1))
+    status = store.statuses()["src"]
+    assert status.last_error == "HTTP 500 from upstream" and status.last_success == NOW
+    assert status.event_count == 2 and len(bodies(store)) == 2
