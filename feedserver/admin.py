@@ -400,6 +400,9 @@ class Admin:
             definition = self.read(source_id)
             previous = definition.text
             merged.update(definition.values())
+        if values.get("url") or values.get("path"):
+            # Trying another location for an existing source: the override replaces the other.
+            merged.pop("path" if values.get("url") else "url", None)
         merged.update(values)
         config = self.current()
         calendar_given = merged.get("calendar") is not None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from feedserver.admin import loader
@@ -18,6 +18,7 @@ from feedserver.refresh import Refresher, observe_outcome
 from feedserver.store import Store
 from feedserver.web import admin, feeds, health, pages
 from feedserver.web.cache import ResponseCache
+from feedserver.web.errors import error_response
 from feedserver.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    app.before_request(admin.guard)
     _error_handlers(app)
     _request_metrics(app, metrics)
     if test_config.get("BACKGROUND_REFRESH"):
@@ -63,21 +65,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         refresher.start()
         app.extensions["feedserver.refresher"] = refresher
     return app
-
-
-def error_response(status: int, message: str, errors: Sequence[str] | None = None) -> Response:
-    """One error shape: text/plain for feeds and pages; for .json and API routes
-    ``{"ok": false, "error": message, "errors": [every problem], "status": status}``."""
-    if request.path.endswith(".json") or request.path.startswith("/admin/api/"):
-        problems = list(errors) if errors else [message]
-        response = jsonify({"ok": False, "error": message, "errors": problems, "status": status})
-        response.status_code = status
-        return response
-    text = message if not errors or list(errors) == [message] else "\n".join([message, *errors])
-    return Response(text + "\n", status=status, mimetype="text/plain")
-
-
-_error = error_response  # the name the feed modules used first
 
 
 def _error_handlers(app: Flask) -> None:

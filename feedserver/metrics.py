@@ -82,6 +82,7 @@ class Metrics:
         self._histograms: dict[tuple[str, Labels], list[float]] = {}
         self._dirty = False
         self._flushed = time.monotonic()
+        self._flush_lock = threading.Lock()  # one writer: a late replace must not go back
 
     def inc(self, name: str, labels: Mapping[str, str] | None = None, value: float = 1) -> None:
         assert METRICS[name].kind == "counter", name
@@ -124,9 +125,13 @@ class Metrics:
         """Write this process's figures for the other workers' scrapes (if they changed)."""
         if self.directory is None or not self._dirty:
             return
-        self._flushed = time.monotonic()
-        self._dirty = False
-        data = json.dumps(self._snapshot()).encode()
+        with self._flush_lock:
+            self._flushed = time.monotonic()
+            self._dirty = False
+            self._write(json.dumps(self._snapshot()).encode())
+
+    def _write(self, data: bytes) -> None:
+        assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")

@@ -46,11 +46,27 @@ def etag_of(data: bytes) -> str:
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/", "/admin/api/sources", "/admin/api/sources/x", "/admin/static/admin.js"]
+    ("method", "path"),
+    [
+        ("GET", "/admin"),
+        ("GET", "/admin/"),
+        ("GET", "/admin/api/sources"),
+        ("POST", "/admin/api/sources"),
+        ("PATCH", "/admin/api/sources"),
+        ("GET", "/admin/api/sources/x"),
+        ("DELETE", "/admin/api/sources/x"),
+        ("GET", "/admin/static/admin.js"),
+        ("GET", "/admin/anything"),
+    ],
 )
-def test_everything_under_admin_is_404_without_a_configured_token(site, path):
-    response = site.client().get(path, headers=AUTH)
+def test_everything_under_admin_is_404_without_a_configured_token(site, method, path):
+    response = site.client().open(path, method=method, headers=AUTH)
     assert response.status_code == 404
+
+
+def test_unauthenticated_probes_get_401_not_405_or_404(api):
+    assert api.patch("/admin/api/sources").status_code == 401
+    assert api.get("/admin/api/nothing-here").status_code == 401
 
 
 def test_missing_token_is_401_with_a_challenge(api):
@@ -132,6 +148,25 @@ def test_each_invalid_definition_is_refused_precisely_and_writes_nothing(
         "errors": [message],
         "status": 400,
     }
+    assert site.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"calendar": "eee"}, "calendar 'eee' is not defined in site.toml (known: ece, cs)"),
+        ({"path": "../../etc/passwd"}, "path must be relative to the feeds folder"),
+        ({"id": "other"}, "id: a source cannot be renamed ('lab' → 'other')"),
+        ({"kind": None}, "unknown source kind None; known: ics"),
+    ],
+)
+def test_each_invalid_put_is_refused_and_writes_nothing(api, site, changes, message):
+    site.source("lab", 'name = "Lab"\nkind = "ics"\ncalendar = "ece"', GOOD)
+    before = site.snapshot()
+    body = valid(**{"id": None, **changes})
+    response = api.put("/admin/api/sources/lab", json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0].startswith(message)
     assert site.snapshot() == before
 
 

@@ -136,3 +136,13 @@ def test_remove_and_refresh(site, runner, upstream):
     lines = (site.data / "audit.log").read_text().splitlines()
     actions = [json.loads(line)["action"] for line in lines]
     assert actions == ["add", "refresh", "remove"]
+
+
+def test_test_of_an_id_with_another_location_tries_it_without_saving(site, runner, upstream):
+    site.source("lab", 'name = "Lab"\nkind = "ics"\ncalendar = "cs"', b"not used")
+    upstream.serve("/cal.ics", GOOD)
+    before = site.snapshot()
+    result = runner("sources", "test", "lab", "--url", upstream.url("/cal.ics"))
+    assert result.exit_code == 0, result.output
+    assert "calendar: cs" in result.output and "3 events" in result.output
+    assert site.snapshot() == before

@@ -19,6 +19,7 @@ from feedserver.admin import Actor, Admin, source_json, status_json
 from feedserver.errors import ConfigError, NotFound, SourceError
 from feedserver.refresh import Outcome, observe_outcome
 from feedserver.sources import KINDS
+from feedserver.web.errors import error_response
 from feedserver.web.services import services
 
 bp = Blueprint(
@@ -40,8 +41,6 @@ PAGE_HEADERS = {
 
 
 def _unauthorized(message: str, invalid: bool) -> Response:
-    from feedserver.app import error_response
-
     response = error_response(401, message)
     challenge = 'Bearer realm="feedserver admin"'
     if invalid:
@@ -50,11 +49,15 @@ def _unauthorized(message: str, invalid: bool) -> Response:
     return response
 
 
-@bp.before_request
 def guard() -> Response | None:
+    """Registered on the app (not the blueprint), so it runs before routing errors: without a
+    token even /admin (a redirect) and PATCH /admin/api/sources (405) are 404, and without
+    the right token an API 405 or 404 is a 401 first: nothing to probe."""
+    if request.path != "/admin" and not request.path.startswith("/admin/"):
+        return None
     token = services().config.admin_token
     if not token:
-        abort(404)  # no admin surface at all: nothing to probe
+        abort(404)  # no admin surface at all
     if not request.path.startswith("/admin/api/"):
         return None  # the page and its script hold no secret; the API calls they make do
     header = request.headers.get("Authorization", "")
@@ -152,8 +155,6 @@ def _json(data: dict[str, Any], status: int = 200, etag: str | None = None) -> R
 
 
 def _source_error(e: SourceError) -> Response:
-    from feedserver.app import error_response
-
     return error_response(422, f"the source cannot be used: {e}", [str(e)])
 
 
@@ -238,8 +239,6 @@ def delete_source(source_id: str) -> Response:
 
 @bp.post("/api/sources/<source_id>/refresh")
 def refresh_source(source_id: str) -> Response:
-    from feedserver.app import error_response
-
     admin = _admin()
     outcomes = admin.refresh(source_id, _actor())
     for outcome in outcomes:
