@@ -373,3 +373,33 @@ def test_list_shows_every_source_with_status(api, site):
     data = api.get("/admin/api/sources", headers=AUTH).get_json()
     assert [s["id"] for s in data["sources"]] == ["lab"]
     assert data["sources"][0]["status"]["events"] == 3 and data["config_problems"] == []
+
+
+def test_feeds_stay_valid_for_check_while_edits_are_written(api, site):
+    """A reader loading the configuration in a loop never sees a half-written file."""
+    from feedserver.errors import ConfigError
+
+    site.source("lab", 'name = "Lab"\nkind = "ics"\ncalendar = "ece"', GOOD)
+    stop = threading.Event()
+    loads: list[int] = []
+    failures: list[ConfigError] = []
+
+    def check() -> None:
+        while not stop.is_set():
+            try:
+                site.config()
+                loads.append(1)
+            except ConfigError as e:
+                failures.append(e)
+
+    reader = threading.Thread(target=check)
+    reader.start()
+    try:
+        for n in range(25):
+            body = valid(id=None, name=f"Lab {n}" + " with a longer name" * (n % 3))
+            assert api.put("/admin/api/sources/lab", json=body, headers=AUTH).status_code == 200
+    finally:
+        stop.set()
+        reader.join()
+    assert failures == [] and len(loads) > 0
+    assert site.config().source("lab").name == "Lab 24"

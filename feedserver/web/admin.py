@@ -11,6 +11,7 @@ fetch failed), 502 a refresh failed.
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
@@ -21,6 +22,8 @@ from feedserver.refresh import Outcome, observe_outcome
 from feedserver.sources import KINDS
 from feedserver.web.errors import error_response
 from feedserver.web.services import services
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint(
     "admin", __name__, url_prefix="/admin", static_folder="static", static_url_path="/static"
@@ -41,6 +44,8 @@ PAGE_HEADERS = {
 
 
 def _unauthorized(message: str, invalid: bool) -> Response:
+    # Logged with the address: repeated 401s are someone guessing (fail2ban can read this).
+    log.warning("admin API: %s from %s for %s", message, request.remote_addr, request.path)
     response = error_response(401, message)
     challenge = 'Bearer realm="feedserver admin"'
     if invalid:
