@@ -1,9 +1,9 @@
 """Stage ②: event content: meeting links, location and a full description, where clients show them.
 
-Calendar clients each show different properties (README "Event content"; CLIENTS.md §4): every
-client shows LOCATION and DESCRIPTION, only some show URL, none shows CONFERENCE, and Outlook
-prefers X-ALT-DESC (HTML). So :func:`enrich` finds the online meetings anywhere in an event
-(``links.find_meeting_links``) and writes each fact where every client looks:
+Calendar clients each show different properties (README "Event content: where each client finds
+the link"): every client shows LOCATION and DESCRIPTION, only some show URL, none shows
+CONFERENCE, and Outlook prefers X-ALT-DESC (HTML). So :func:`enrich` finds the online meetings
+anywhere in an event (``links.find_meeting_links``) and writes each fact where every client looks:
 
 - DESCRIPTION: ``Join online: <url>`` (with meeting id, passcode and dial-in) first, then the
   text that maps to no field, then the labelled fields (Speaker, Talk Title, Abstract…) in one
@@ -84,7 +84,7 @@ _LINE_LABEL = re.compile(
 # A label glued to the previous field when a page was flattened: "…pwd=AbC.1Location: Room 132".
 _GLUED_LABEL = re.compile(rf"(?<=[A-Za-z0-9.)\]])({_LABEL_ALT})[ \t]*\Z", re.IGNORECASE)
 
-# Properties where upstream calendars put meeting links (CLIENTS.md §4).
+# Properties where Google and Exchange exports put meeting links.
 _MEETING_PROPS = (
     "X-GOOGLE-CONFERENCE",
     "X-MICROSOFT-SKYPETEAMSMEETINGURL",
@@ -113,11 +113,19 @@ _HTML_TAG = re.compile(
 )
 _CANCELLED = re.compile(r"(?i)cancell?ed\b")
 _HTML = {"FMTTYPE": "text/html"}
-# What any meeting link contains: a scheme, or one of the provider domains links.py knows.
-_MAYBE_LINK = re.compile(
-    r"(?i)://|zoom\.us/|zoomgov\.com/|teams\.(?:microsoft|live)\.com/|meet\.google\.com/"
-    r"|webex\.com/|meet\.jit\.si/|8x8\.vc/"
-)
+# What any meeting link contains: a scheme, or a provider domain links.py knows without one.
+_PROVIDER_DOMAINS = (
+    "zoom.us/", "zoomgov.com/", "teams.microsoft.com/", "teams.live.com/", "meet.google.com/",
+    "webex.com/", "meet.jit.si/", "8x8.vc/",
+)  # fmt: skip
+
+
+def _maybe_link(text: str) -> bool:
+    """Whether ``text`` can hold a meeting link at all (substring tests: no regex scan)."""
+    if "://" in text:
+        return True
+    lowered = text.lower()
+    return any(domain in lowered for domain in _PROVIDER_DOMAINS)
 
 
 @dataclass
@@ -459,13 +467,15 @@ def _parse(text: str) -> tuple[list[str], list[_Field]]:
 
 def _without_links(text: str, meetings: list[MeetingLink]) -> str:
     """``text`` without the meetings' links, passcodes and dial-ins (strip_meeting_details)."""
-    if meetings and _MAYBE_LINK.search(text):
+    if meetings and _maybe_link(text):
         return strip_meeting_details(text, meetings)
     return text
 
 
 def _only_link(text: str, meetings: list[MeetingLink]) -> bool:
     """Whether ``text`` says nothing but a meeting link ("Join here: <url>")."""
+    if any(text.strip() == link.url for link in meetings):
+        return True
     rest = _without_links(text, meetings)
     return rest != text and all(w in _FILLER for w in re.findall(r"[a-z]+", rest.casefold()))
 
@@ -512,7 +522,7 @@ def _detect(event: icalendar.Event, description: str, alt: str) -> list[MeetingL
     texts += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
     texts += [_text(event, "LOCATION"), description, _text(event, "URL"), alt]
     texts = [t for t in texts if t]
-    if not any(_MAYBE_LINK.search(t) for t in texts):  # most of find_meeting_links' cost
+    if not any(_maybe_link(t) for t in texts):  # skips most of find_meeting_links' cost
         return []
     return find_meeting_links(*texts)
 

@@ -702,3 +702,50 @@ def test_feeds_with_every_row_pass_the_independent_parsers(site):
     events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(feed).walk("VEVENT")}
     for name, row in ROWS.items():  # the whole pipeline publishes what enrich() does
         assert str(events[f"{name}@test"].get("DESCRIPTION")) == str(row.description)
+
+
+DEMO_NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
+
+
+def conference_labels(event: icalendar.Event) -> list[str]:
+    found = event.get("CONFERENCE", [])
+    return [str(c.params.get("LABEL")) for c in (found if isinstance(found, list) else [found])]
+
+
+@pytest.mark.slow
+def test_the_demo_shows_each_case(demo):
+    demo.refresh(now=DEMO_NOW)
+    feed = demo.client(now=DEMO_NOW).get("/all.ics").data
+    check_feed(feed, datetime(2026, 10, 16, tzinfo=UTC), datetime(2027, 11, 16, tzinfo=UTC))
+    events = {
+        str(e["UID"]): e
+        for e in icalendar.Calendar.from_ical(feed).walk("VEVENT")
+        if "RECURRENCE-ID" not in e
+    }
+
+    online = events["ece-seminar-20261208-solberg@ece.hillside.example"]
+    assert str(online["LOCATION"]).startswith("https://hillside.zoom.us/j/91234567890")
+    assert str(online["DESCRIPTION"]).startswith("Join online: https://hillside.zoom.us/j/912")
+    hybrid = events["aif4s-seminar-series@ece.hillside.example"]
+    assert str(hybrid["LOCATION"]) == "Hughes Aircraft Electrical Engineering Center (EEB) - 132"
+    assert conference_labels(hybrid) == ["Zoom"]
+    assert str(hybrid["URL"]) == "https://ece.hillside.example/events/aif4s"
+    teams = next(e for e in events.values() if "Graduate Student Council" in str(e["SUMMARY"]))
+    assert conference_labels(teams) == ["Microsoft Teams"]
+    assert str(teams["LOCATION"]).startswith("https://teams.microsoft.com/l/meetup-join/")
+    meet = events["4d7g0j3m6p9s2v5y8b1e4h7k0n@google.com"]
+    assert conference_labels(meet) == ["Google Meet"]
+    assert str(meet["LOCATION"]) == "Marlow Computing Center (MCC) - 215"
+    cms = events["ece-grad-info-session@ece.hillside.example"]
+    assert "\n- Program overview & research areas\n" in str(cms["DESCRIPTION"])
+    assert "<ul><li>Program overview" in str(cms["X-ALT-DESC"])
+    assert not re.search(r"<(?!https?:)|dataLayer|onclick", str(cms["DESCRIPTION"]))
+    assert "dataLayer" not in str(cms["X-ALT-DESC"]) and "onclick" not in str(cms["X-ALT-DESC"])
+    cancelled = events["ece-seminar-20270302-wierzbicki@ece.hillside.example"]
+    assert str(cancelled["SUMMARY"]).startswith("Cancelled: ECE Seminar: ")
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    for uid in ("ece-advising-drop-in", "ece-thesis-format-clinic"):  # online_links = "omit"
+        hidden = events[f"{uid}@ece.hillside.example"]
+        assert str(hidden["DESCRIPTION"]).startswith("Online link: see event page\n\n")
+        assert "zoom.us" not in hidden.to_ical().decode() and "CONFERENCE" not in hidden
+    assert str(events["ece-advising-drop-in@ece.hillside.example"]["LOCATION"]) == "Online"
