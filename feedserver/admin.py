@@ -538,14 +538,16 @@ class Admin:
     ) -> list[Outcome]:
         """Refresh one source now (None: only prune sources that are gone or disabled), waiting
         for a refresh running in another process to finish first."""
-        config = self.current()
-        only: list[str] = []
-        if source_id is not None:
-            source = config.source(source_id)
-            if source is None:
-                raise NotFound(f"unknown source {source_id!r}{self._known()}")
-            only = [source_id] if source.enabled else []
-        with exclusive(config, wait=wait):
+        with exclusive(self.current(), wait=wait):
+            # Read the definitions again under the lock: while we waited, another admin may
+            # have added a source, which a prune with the older configuration would remove.
+            config = self.current()
+            only: list[str] = []
+            if source_id is not None:
+                source = config.source(source_id)
+                if source is None:
+                    raise NotFound(f"unknown source {source_id!r}{self._known()}")
+                only = [source_id] if source.enabled else []
             outcomes = refresh(config, self.store, only=only)
         if actor is not None and source_id is not None:
             result = outcomes[0].status if outcomes else "disabled"

@@ -116,6 +116,8 @@ def refresh_command(
     only: Any = list(source_ids) or ([s.id for s in config.sources] if everything else None)
     store = Store(config.store_path)
     with exclusive(config, wait=True):
+        # Again under the lock: sources added while we waited must not be pruned.
+        config = state.config()
         count = len(only) if only is not None else None
         with click.progressbar(
             length=count or len(config.sources), label="refreshing", file=sys.stderr

@@ -306,6 +306,11 @@ class Refresher(threading.Thread):
                 if time.monotonic() >= next_pass:
                     with exclusive(config, wait=False) as mine:
                         if mine:
+                            # Look at the files again now that we hold the lock: a pass with a
+                            # configuration older than another process's last refresh would
+                            # prune the source that process just added.
+                            config = self.live.check()
+                            seen, self.tick = config, self._tick(config)
                             self.run_once(config)
                             next_pass = time.monotonic() + self.tick
             except Exception:  # keep refreshing later; the log has the traceback

@@ -125,3 +125,23 @@ def test_metrics_are_summed_over_processes(site):
         assert 'feedserver_http_requests_total{method="GET",route="/healthz",status="200"} 3' in (
             text
         )
+
+
+def test_a_refresher_holding_an_old_configuration_never_prunes_a_new_source(site):
+    """Another process added and ingested a source; this process has not looked at the files
+    yet. Its pass must read them under the lock instead of pruning the newcomer."""
+    import threading
+
+    watcher = LiveConfig(site.config(), site.config, check_every=3600)  # never looks by itself
+    site.source("lab", 'name = "Lab"\nkind = "ics"\ncalendar = "ece"', GOOD)
+    site.refresh()
+    store = Store(site.config().store_path)
+    passed = threading.Event()
+    refresher = Refresher(watcher, store, every_second=passed.set)
+    refresher.start()
+    assert passed.wait(10)
+    refresher.stop()
+    refresher.join()
+    check = Store(site.config().store_path)
+    assert check.count_events() == 3
+    check.close()
