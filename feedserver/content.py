@@ -112,6 +112,8 @@ _HTML_TAG = re.compile(
     re.IGNORECASE,
 )
 _CANCELLED = re.compile(r"(?i)cancell?ed\b")
+_WEB_URL = re.compile(r"(?i)https?://[^\s<>\"]+")
+_HEADER_LINE = re.compile(r"(?:Join online|Meeting ID|Passcode|Dial-in): \S.*")
 _HTML = {"FMTTYPE": "text/html"}
 # What any meeting link contains: a scheme, or a provider domain links.py knows without one.
 _PROVIDER_DOMAINS = (
@@ -178,6 +180,7 @@ def _tidy(text: str) -> str:
 
 # --- HTML to text --------------------------------------------------------------------------------
 
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^\s<>]*)>", re.IGNORECASE)
 _SKIP = frozenset(
     "script style head title template noscript iframe object embed svg math canvas video audio"
     " select textarea button input img".split()
@@ -298,7 +301,9 @@ def html_to_text(markup: str) -> str:
     ...              'slides</a></li></ul><script>alert(1)</script>')
     'Q&A after\\n\\n- one\\n- slides (https://x.example/)'
     """
-    body = LexborHTMLParser(markup).body
+    # Outlook's plain-text links ("join<https://…>") in a description that also has tags: an
+    # HTML parser would take "<https:" for an element and swallow the lines after it.
+    body = LexborHTMLParser(_AUTOLINK.sub(r" \1 ", markup)).body
     if body is None:
         return ""
     writer = _Writer()
@@ -446,7 +451,7 @@ def _parse(text: str) -> tuple[list[str], list[_Field]]:
         if match:
             key, label = _LABELS[match[1].casefold()]
             value = line[match.end() :].strip()
-            if key != "page" or not value or re.fullmatch(r"https?://\S+", value):
+            if key != "page" or _WEB_URL.fullmatch(value):  # a page label needs its URL
                 current = _Field(key, label, [value] if value else [])
                 fields.append(current)
                 continue
@@ -517,14 +522,33 @@ def _header(meetings: list[MeetingLink], hidden: bool) -> list[str]:
 # --- the event -----------------------------------------------------------------------------------
 
 
-def _detect(event: icalendar.Event, description: str, alt: str) -> list[MeetingLink]:
-    texts = [f"{JOIN}: {v}" for v in map(str, _values(event, "CONFERENCE")) if "://" in v]
-    texts += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
-    texts += [_text(event, "LOCATION"), description, _text(event, "URL"), alt]
-    texts = [t for t in texts if t]
-    if not any(_maybe_link(t) for t in texts):  # skips most of find_meeting_links' cost
+def _detect(event: icalendar.Event, texts: list[str], alt: str) -> list[MeetingLink]:
+    """The meetings in every property that may hold one, CONFERENCE first (our own order on a
+    second pass), then ``texts`` (the description's parts), then URL and X-ALT-DESC."""
+    found = [f"{JOIN}: {v}" for v in map(str, _values(event, "CONFERENCE")) if "://" in v]
+    found += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
+    found += [_text(event, "LOCATION"), *texts, _text(event, "URL"), alt]
+    found = [t for t in found if t]
+    if not any(_maybe_link(t) for t in found):  # skips most of find_meeting_links' cost
         return []
-    return find_meeting_links(*texts)
+    return find_meeting_links(*found)
+
+
+def _split_header(plain: str) -> tuple[list[str], str]:
+    """A leading block shaped like our join lines, and the text after it.
+
+    >>> _split_header("Join online: https://x.example/j\\nPasscode: 1\\n\\nTalk.")
+    (['Join online: https://x.example/j', 'Passcode: 1'], 'Talk.')
+    """
+    lines = plain.split("\n")
+    if not (lines[0].startswith(f"{JOIN}: ") or lines[0] == HIDDEN):
+        return [], plain
+    end = 1
+    while end < len(lines) and _HEADER_LINE.match(lines[end]):
+        end += 1
+    if end < len(lines) and lines[end]:
+        return [], plain
+    return lines[:end], _tidy("\n".join(lines[end:]))
 
 
 def _set(event: icalendar.Event, name: str, value: object) -> None:
@@ -555,7 +579,7 @@ def _organizer(fields: list[_Field]) -> icalendar.vCalAddress | None:
             if email:
                 name = f.value.split("\n")[0].replace(email.group(), "")
                 name = " ".join(name.replace('"', "").split()).strip(" ,;:-<>()")
-                params = {"CN": name} if name else {}
+                params = {"CN": name} if re.search(r"\w", name) else {}
                 return icalendar.vCalAddress(f"mailto:{email.group()}", params=params)
     return None
 
@@ -564,8 +588,23 @@ def enrich(event: icalendar.Event, *, source: Source, config: Config) -> list[st
     """Rewrite one VEVENT's content in place (see the module docstring); return warnings.
 
     Deterministic and idempotent: the same event gives the same properties, in the same order,
-    and an enriched event enriched again is unchanged.
+    and an enriched event enriched again is unchanged. Never raises: content is not worth a
+    source, so a failure is a warning and the event is served as far as it got.
     """
+    try:
+        return _enrich(event, source)
+    except Exception as exc:  # a bug here must cost one event's polish, not the source
+        if source.online_links == "omit":  # nothing that may hold a link is published then
+            for name in ("X-ALT-DESC", "CONFERENCE", *_MEETING_PROPS):
+                _set(event, name, None)
+            for name in ("LOCATION", "URL"):
+                _set(event, name, None if _maybe_link(_text(event, name)) else event.get(name))
+            _set(event, "DESCRIPTION", icalendar.vText(HIDDEN))
+        uid = str(event.get("UID"))
+        return [f"event {uid!r}: content not enriched ({type(exc).__name__}: {exc})"]
+
+
+def _enrich(event: icalendar.Event, source: Source) -> list[str]:
     omit = source.online_links == "omit"
     description = _text(event, "DESCRIPTION")
     alt_prop = _values(event, "X-ALT-DESC")
@@ -575,13 +614,18 @@ def enrich(event: icalendar.Event, *, source: Source, config: Config) -> list[st
     source_text = description if description.strip() else alt
     plain = html_to_text(source_text) if _is_html(source_text) else _tidy(source_text)
 
-    meetings = _detect(event, description, alt)
+    # Join lines from an earlier pass are a text of their own: links.py reads a meeting's
+    # passcode in the text after its link, and after them comes the rest of the description.
+    head, body = _split_header(plain)
+    texts = ["\n".join(head), body]
+    if _is_html(source_text):  # links.py reads hrefs and labels in the markup itself
+        texts.insert(1, description)
+    meetings = _detect(event, texts, alt)
     # "see event page" stays once written: the links it replaced are gone on a second pass.
-    hidden = omit and bool(meetings) or not meetings and plain.startswith(HIDDEN)
+    hidden = omit and bool(meetings) or not meetings and head == [HIDDEN]
     header = _header(meetings, hidden)
-    lines = plain.split("\n")
-    if lines[: len(header)] == header:  # our own header from an earlier pass
-        plain = _tidy("\n".join(lines[len(header) :]))
+    if head and head == header:  # our own join lines: written anew below
+        plain = body
 
     free, fields = _parse(plain)
     # A webcast field that only repeats a meeting link is the "Join online" line now.
@@ -593,7 +637,7 @@ def enrich(event: icalendar.Event, *, source: Source, config: Config) -> list[st
     fields = [f for f in fields if f.value or f.key not in ("webcast", "page")]
 
     url = _text(event, "URL").strip()
-    page = url if url and not _only_link(url, meetings) else None
+    page = url if _WEB_URL.fullmatch(url) and not _only_link(url, meetings) else None
     page = page or next((f.value for f in fields if f.key == "page"), None)
     ordered: list[_Field] = []
     for f in sorted(fields, key=lambda f: _ORDER[f.key]):

@@ -584,6 +584,12 @@ HTML_ROWS = {
         "<p>Agenda:</p><pre>10:00  Welcome\n10:15  Talk</pre>",
         "Agenda:\n\n10:00  Welcome\n10:15  Talk",
     ),
+    "outlook_autolinks_beside_tags": (
+        "Notes<br>Join the meeting<https://teams.microsoft.com/l/meetup-join/19%3ameeting_x>\n"
+        "Meeting ID: 231 476 587 921",
+        "Notes\nJoin the meeting https://teams.microsoft.com/l/meetup-join/19%3ameeting_x\n"
+        "Meeting ID: 231 476 587 921",
+    ),
     "unclosed_and_broken_markup": (
         "<p>First<p>Second <b>bold <i>both</b> italic<div>Block",
         "First\n\nSecond bold both italic\n\nBlock",  # as HTML5 parses it: <div> ends the <p>
@@ -612,6 +618,55 @@ def test_plain_text_is_never_parsed_as_html(monkeypatch):
     event = upstream_event({"DESCRIPTION": "a < b, and Join<https://zoom.us/j/123456789>"})
     enrich(event, source=INCLUDE, config=None)
     assert str(event["DESCRIPTION"]).startswith("Join online: https://zoom.us/j/123456789\n")
+
+
+def test_omit_finds_links_that_only_an_html_parser_sees():
+    # An unclosed <a href>: links.py's markup flattening misses it, the HTML parser does not.
+    event = upstream_event(
+        {"DESCRIPTION": '<p>Talk.</p><p>Join <a href="https://hillside.zoom.us/j/91234567890">here'}
+    )
+    enrich(event, source=OMIT, config=None)
+    assert str(event["DESCRIPTION"]) == "Online link: see event page\n\nTalk.\n\nJoin here"
+
+
+@pytest.mark.parametrize("source", [INCLUDE, OMIT], ids=["include", "omit"])
+def test_mixed_descriptions_are_stable_and_omit_leaks_nothing(source):
+    # Real descriptions are patchworks: every pair of rows' descriptions, as one event.
+    texts = [r.upstream["DESCRIPTION"] for r in ROWS.values() if "DESCRIPTION" in r.upstream]
+    for first in texts:
+        for second in texts:
+            event = upstream_event({"DESCRIPTION": f"{first}\n\n{second}", "LOCATION": "EEB 132"})
+            enrich(event, source=source, config=None)
+            once = serialize(event)
+            again = icalendar.Event.from_ical(once)
+            enrich(again, source=source, config=None)
+            assert serialize(again) == once
+            if source is OMIT:
+                text = re.sub(r"\r\n ", "", once.decode())
+                for secret in (
+                    "zoom.us/j/",
+                    "meet.google.com/",
+                    "teams.microsoft.com/l/",
+                    "6Ej2Dh",
+                ):
+                    assert secret not in text
+
+
+def test_a_failure_is_a_warning_not_a_lost_source(monkeypatch):
+    def broken(text: str) -> None:
+        raise ValueError("unexpected shape")
+
+    monkeypatch.setattr(content, "_parse", broken)
+    event = upstream_event({"DESCRIPTION": "Talk."})
+    assert enrich(event, source=INCLUDE, config=None) == [
+        "event 'row@test': content not enriched (ValueError: unexpected shape)"
+    ]
+    assert str(event["DESCRIPTION"]) == "Talk."
+    hidden = upstream_event(ROWS["omit_zoom_invitation"].upstream)
+    assert enrich(hidden, source=OMIT, config=None)  # and nothing that may hold a link stays:
+    assert "zoom.us" not in serialize(hidden).decode() and str(hidden["DESCRIPTION"]) == (
+        "Online link: see event page"
+    )
 
 
 # --- other properties -----------------------------------------------------------------------------
