@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import icalendar
 import nh3
@@ -119,6 +119,14 @@ _HTML = {"FMTTYPE": "text/html"}
 _PROVIDER_DOMAINS = (
     "zoom.us/", "zoomgov.com/", "teams.microsoft.com/", "teams.live.com/", "meet.google.com/",
     "webex.com/", "meet.jit.si/", "8x8.vc/",
+)  # fmt: skip
+
+
+# Every label links.py accepts before a generic link (its _WEBCAST_LABEL) holds one of these
+# words, and every provider link its provider's name, also in a SafeLinks wrapper ("zoom.us%2Fj").
+_MEETING_WORDS = (
+    "zoom", "teams", "meet.google", "webex", "jit.si", "8x8.vc", "cast", "stream", "watch",
+    "join", "online", "virtual", "remote", "meeting", "webinar", "video",
 )  # fmt: skip
 
 
@@ -472,9 +480,20 @@ def _parse(text: str) -> tuple[list[str], list[_Field]]:
 
 def _without_links(text: str, meetings: list[MeetingLink]) -> str:
     """``text`` without the meetings' links, passcodes and dial-ins (strip_meeting_details)."""
-    if meetings and _maybe_link(text):
+    lowered = text.lower()
+    if any(domain in lowered for domain in _domains(meetings)):
         return strip_meeting_details(text, meetings)
     return text
+
+
+def _domains(meetings: list[MeetingLink]) -> set[str]:
+    """The last two labels of each meeting's host: every spelling of a meeting's link (another
+    subdomain, a SafeLinks or Google redirect around it) holds them.
+
+    >>> sorted(_domains(find_meeting_links("https://hillside.zoom.us/j/123456789")))
+    ['zoom.us']
+    """
+    return {".".join((urlsplit(link.url).hostname or "").split(".")[-2:]) for link in meetings}
 
 
 def _only_link(text: str, meetings: list[MeetingLink]) -> bool:
@@ -528,8 +547,12 @@ def _detect(event: icalendar.Event, texts: list[str], alt: str) -> list[MeetingL
     found = [f"{JOIN}: {v}" for v in map(str, _values(event, "CONFERENCE")) if "://" in v]
     found += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
     found += [_text(event, "LOCATION"), *texts, _text(event, "URL"), alt]
-    found = [t for t in found if t]
-    if not any(_maybe_link(t) for t in found):  # skips most of find_meeting_links' cost
+    # A text without "://" or a provider domain holds no meeting (nor its details, which
+    # links.py reads only around a link): most descriptions are never scanned.
+    found = [t for t in found if t and _maybe_link(t)]
+    # Without a provider domain, a link is a meeting only behind a label like "Webcast:".
+    lowered = " ".join(found).lower()
+    if not any(word in lowered for word in _MEETING_WORDS):
         return []
     return find_meeting_links(*found)
 
@@ -652,11 +675,12 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
     text = "\n\n".join(p for p in parts if p)
     fragment = _header_html(header) + _paragraphs_html(free_text)
     fragment += "".join(_field_html(f.label, f.value) for f in ordered)
+    # Only when HTML adds something plain text lacks: a link besides the event page (which URL
+    # carries too) or a list. It doubles an event's bytes, and Google drops feeds past ~1 MB.
+    rich = "<a " in fragment or "<li>" in fragment
     fragment += _field_html(PAGE, page) if page else ""
     params = _params(event, "DESCRIPTION", ("LANGUAGE",))
     _set(event, "DESCRIPTION", icalendar.vText(text, params=params) if text else None)
-    # Only when HTML adds something plain text lacks (links, lists): it doubles the bytes.
-    rich = "<a " in fragment or "<li>" in fragment
     alt_html = f"<html><body>{_sanitize(fragment)}</body></html>" if rich else None
     _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML) if alt_html else None)
 

@@ -408,10 +408,7 @@ Time: Oct 31, 2026 02:00 PM Pacific Time (US and Canada)
 Event page: https://ece.hillside.example/reading-group""",
     location="Online",
     url="https://ece.hillside.example/reading-group",
-    html="<p><b>Online link:</b> see event page</p>"
-    "<p>Hillside Seminars is inviting you to a scheduled Zoom meeting.</p>"
-    "<p>Topic: Hillside Reading Group<br>Time: Oct 31, 2026 02:00 PM Pacific Time (US and"
-    " Canada)</p>" + page("https://ece.hillside.example/reading-group"),
+    html=None,  # the event page is the only link left, and URL has it
     source=OMIT,
 )
 ROWS["omit_seed_fields"] = Row(
@@ -434,8 +431,7 @@ ROWS["outlook_html_only"] = Row(
     "Event page: https://robotics.hillside.example/open-lab",
     location="Robotics Lab (ENG 014)",
     url="https://robotics.hillside.example/open-lab",
-    html="<p>Open lab for the Hillside Robotics Club; bring your own parts.</p>"
-    + page("https://robotics.hillside.example/open-lab"),
+    html=None,  # the upstream HTML is gone: nothing but the event page was clickable
 )
 ROWS["plain_text_no_links"] = Row(
     {
@@ -618,6 +614,16 @@ def test_plain_text_is_never_parsed_as_html(monkeypatch):
     event = upstream_event({"DESCRIPTION": "a < b, and Join<https://zoom.us/j/123456789>"})
     enrich(event, source=INCLUDE, config=None)
     assert str(event["DESCRIPTION"]).startswith("Join online: https://zoom.us/j/123456789\n")
+
+
+def test_wrapped_meeting_links_are_found():
+    safelinks = (
+        "https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fmeet.google.com%2F"
+        "abc-defg-hij&data=05%7C02&reserved=0"
+    )
+    event = upstream_event({"DESCRIPTION": f"Reading group. {safelinks}"})
+    enrich(event, source=INCLUDE, config=None)
+    assert str(event["LOCATION"]) == "https://meet.google.com/abc-defg-hij"
 
 
 def test_omit_finds_links_that_only_an_html_parser_sees():
