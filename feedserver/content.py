@@ -102,7 +102,7 @@ _PLACE_PARTS = re.compile(r"( [/|] | ?; ?| (?:or|and|&|\+) |, )", re.IGNORECASE)
 _PUNCTUATION = " -\u2013\u2014/|,;:\u00b7"
 _FILLER = frozenset(
     "join here click link the meeting webinar zoom teams microsoft google meet webex watch live"
-    " stream livestream online via on at to this url webcast to".split()
+    " stream livestream online via on at to this url webcast".split()
 )
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _HTML_TAG = re.compile(
@@ -114,14 +114,12 @@ _HTML_TAG = re.compile(
 _CANCELLED = re.compile(r"(?i)cancell?ed\b")
 _WEB_URL = re.compile(r"(?i)https?://[^\s<>\"]+")
 _HEADER_LINE = re.compile(r"(?:Join online|Meeting ID|Passcode|Dial-in): \S.*")
-_HTML = {"FMTTYPE": "text/html"}
+_HTML_PARAMS = {"FMTTYPE": "text/html"}
 # What any meeting link contains: a scheme, or a provider domain links.py knows without one.
 _PROVIDER_DOMAINS = (
     "zoom.us/", "zoomgov.com/", "teams.microsoft.com/", "teams.live.com/", "meet.google.com/",
     "webex.com/", "meet.jit.si/", "8x8.vc/",
 )  # fmt: skip
-
-
 # Every label links.py accepts before a generic link (its _WEBCAST_LABEL) holds one of these
 # words, and every provider link its provider's name, also in a SafeLinks wrapper ("zoom.us%2Fj").
 _MEETING_WORDS = (
@@ -668,21 +666,10 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
             o.key == f.key and o.value == f.value for o in ordered
         ):
             ordered.append(f)
-    free_text = _tidy("\n".join(free))
-    parts = ["\n".join(header), free_text]
-    parts.append("\n".join(f"{f.label}: {f.value}".rstrip() for f in ordered))
-    parts.append(f"{PAGE}: {page}" if page else "")
-    text = "\n\n".join(p for p in parts if p)
-    fragment = _header_html(header) + _paragraphs_html(free_text)
-    fragment += "".join(_field_html(f.label, f.value) for f in ordered)
-    # Only when HTML adds something plain text lacks: a link besides the event page (which URL
-    # carries too) or a list. It doubles an event's bytes, and Google drops feeds past ~1 MB.
-    rich = "<a " in fragment or "<li>" in fragment
-    fragment += _field_html(PAGE, page) if page else ""
+    text, alt_html = _render(header, _tidy("\n".join(free)), ordered, page)
     params = _params(event, "DESCRIPTION", ("LANGUAGE",))
     _set(event, "DESCRIPTION", icalendar.vText(text, params=params) if text else None)
-    alt_html = f"<html><body>{_sanitize(fragment)}</body></html>" if rich else None
-    _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML) if alt_html else None)
+    _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML_PARAMS) if alt_html else None)
 
     location = _text(event, "LOCATION")
     place = _place(location, meetings) if meetings else location.strip()
@@ -705,10 +692,35 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
         for name in _MEETING_PROPS:
             _set(event, name, None)
 
-    contact = next((f.value.split("\n")[0] for f in ordered if f.key == "contact"), "")
+    _other_properties(event, ordered)
+    if omit and meetings and find_meeting_links(text, _text(event, "LOCATION"), target or ""):
+        return [f"event {str(event.get('UID'))!r}: a meeting link is left after online_links=omit"]
+    return []
+
+
+def _render(
+    header: list[str], free_text: str, fields: list[_Field], page: str | None
+) -> tuple[str, str | None]:
+    """DESCRIPTION, and X-ALT-DESC when HTML adds something plain text lacks: a link besides
+    the event page (which URL carries too) or a list; it doubles an event's bytes, and Google
+    drops feeds past ~1 MB."""
+    parts = ["\n".join(header), free_text]
+    parts.append("\n".join(f"{f.label}: {f.value}".rstrip() for f in fields))
+    parts.append(f"{PAGE}: {page}" if page else "")
+    text = "\n\n".join(p for p in parts if p)
+    fragment = _header_html(header) + _paragraphs_html(free_text)
+    fragment += "".join(_field_html(f.label, f.value) for f in fields)
+    rich = "<a " in fragment or "<li>" in fragment
+    fragment += _field_html(PAGE, page) if page else ""
+    return text, f"<html><body>{_sanitize(fragment)}</body></html>" if rich and text else None
+
+
+def _other_properties(event: icalendar.Event, fields: list[_Field]) -> None:
+    """CONTACT and ORGANIZER from the fields (upstream ones win), the cancelled prefix, CLASS."""
+    contact = next((f.value.split("\n")[0] for f in fields if f.key == "contact"), "")
     if contact and "CONTACT" not in event:
         event.add("CONTACT", contact)
-    organizer = _organizer(ordered)
+    organizer = _organizer(fields)
     if organizer is not None and "ORGANIZER" not in event:
         event.add("ORGANIZER", organizer)
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
@@ -719,6 +731,3 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
             _set(event, "SUMMARY", icalendar.vText(title, params=params))
     if "CLASS" not in event:
         event.add("CLASS", "PUBLIC")
-    if omit and meetings and find_meeting_links(text, _text(event, "LOCATION"), target or ""):
-        return [f"event {str(event.get('UID'))!r}: a meeting link is left after online_links=omit"]
-    return []
