@@ -33,10 +33,10 @@ from feedserver.fetch import (
     Fetched,
     FetchLimits,
     fetch_url,
-    parse_networks,
     read_file,
 )
 from feedserver.metrics import Metrics
+from feedserver.netguard import parse_networks
 from feedserver.normalize import Contribution, Horizon, normalize
 from feedserver.sources import KINDS
 from feedserver.store import Attempt, IngestStats, Store

@@ -17,9 +17,9 @@ from feedserver.fetch import (
     Fetched,
     FetchLimits,
     fetch_url,
-    parse_networks,
     read_file,
 )
+from feedserver.netguard import parse_networks
 from tests.upstream import Upstream  # the `upstream` fixture comes from tests/conftest.py
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from feedserver.errors import FetchError
-from feedserver.fetch import FetchCache, FetchLimits, fetch_url, forbidden_reason, parse_networks
+from feedserver.fetch import FetchCache, FetchLimits, fetch_url
+from feedserver.netguard import forbidden_reason, parse_networks
 from tests.upstream import Upstream
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
