@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import logging
-import os
 import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
@@ -35,72 +32,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from feedserver import config as configuration
-from feedserver.config import SLUG, SOURCE_KEYS, Config, Source
+from feedserver.config import Config, Source
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, StaleEdit
 from feedserver.fetch import FetchCache, fetch_url, read_file
 from feedserver.normalize import Contribution, normalize
 from feedserver.refresh import Outcome, exclusive, horizon, limits, refresh
+from feedserver.sourcefile import (
+    Actor,
+    AuditLog,
+    Definition,
+    check_id,
+    fsync_dir,
+    matches,
+    render,
+    write_atomic,
+)
 from feedserver.sources import KINDS
 from feedserver.store import SourceStatus, Store
 
 log = logging.getLogger(__name__)
 
-ID_RULE = "lowercase letters, digits and '-', 1-63 characters, not starting with '-'"
-# The keys a definition is written with, in this order (tables come last in TOML anyway).
-KEY_ORDER = tuple(SOURCE_KEYS)
-
 Loader = Callable[..., Config]  # config.load with its folders bound; accepts replace=
-
-
-def etag(data: bytes) -> str:
-    """The strong ETag of a definition: a hash of the file's bytes.
-
-    >>> etag(b"")
-    '"e3b0c44298fc1c149afbf4c8996fb924"'
-    """
-    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-
-
-def _matches(if_match: str | None, current: bytes) -> bool:
-    """RFC 9110 §13.1.1 for one representation: ``*`` or any listed strong tag."""
-    if if_match is None:
-        return True
-    tags = [t.strip() for t in if_match.split(",")]
-    return "*" in tags or etag(current) in tags
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change, for the audit log."""
-
-    via: str  # "cli" or "api"
-    address: str | None = None  # the HTTP client's address
-    user: str | None = None  # the OS user running the CLI
-    forwarded_for: str | None = None  # X-Forwarded-For as sent (unverified)
-
-
-@dataclass(frozen=True)
-class Definition:
-    """One source file as it is on disk."""
-
-    id: str
-    path: Path
-    text: bytes
-
-    @property
-    def etag(self) -> str:
-        return etag(self.text)
-
-    def values(self) -> dict[str, Any]:
-        """The file's keys as plain Python values (empty if it is not valid TOML)."""
-        try:
-            return tomlkit.parse(self.text.decode("utf-8")).unwrap()
-        except (UnicodeDecodeError, tomlkit.exceptions.TOMLKitError):
-            return {}
 
 
 @dataclass
@@ -133,129 +86,6 @@ class Preview:
             "final_url": self.final_url,
             "bytes": self.bytes,
         }
-
-
-def check_id(source_id: Any) -> None:
-    """Refuse anything but a plain id: it becomes a file name (no ``..``, no ``/``)."""
-    if not isinstance(source_id, str) or not SLUG.match(source_id):
-        raise ConfigError(f"id: {source_id!r} is not a valid source id ({ID_RULE})")
-
-
-def render(values: Mapping[str, Any], previous: bytes | None = None) -> bytes:
-    """The TOML text of a definition. With ``previous`` (an edit), the old file is updated in
-    place: its comments and layout stay, keys not in ``values`` are removed."""
-    try:
-        doc = tomlkit.parse(previous.decode("utf-8")) if previous else tomlkit.document()
-    except (UnicodeDecodeError, tomlkit.exceptions.TOMLKitError):
-        doc = tomlkit.document()  # the old file is unreadable: start afresh
-    for key in list(doc):
-        if key not in values or values[key] is None:
-            del doc[key]
-    ordered = [k for k in KEY_ORDER if k in values] + [k for k in values if k not in KEY_ORDER]
-    for key in ordered:
-        value = values[key]
-        if value is None:
-            continue
-        try:
-            if key == "categories" and isinstance(value, Mapping):
-                _set_table(doc, key, value)
-            elif doc.get(key) != value:  # an unchanged value keeps its formatting and comment
-                doc[key] = value
-        except (TypeError, ValueError, tomlkit.exceptions.TOMLKitError) as e:
-            raise ConfigError(f"{key}: cannot be written as TOML: {e}") from None
-    return tomlkit.dumps(doc).encode("utf-8")
-
-
-def _set_table(doc: Any, key: str, value: Mapping[str, Any]) -> None:
-    if not value:
-        if key in doc:
-            del doc[key]
-        return
-    if key not in doc or not isinstance(doc[key], dict):
-        table = tomlkit.table()
-        for k, v in value.items():
-            table[str(k)] = v
-        doc[key] = table
-        return
-    table = doc[key]
-    for k in list(table):
-        if k not in value:
-            del table[k]
-    for k, v in value.items():
-        if table.get(k) != v:
-            table[str(k)] = v
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temporary file in the same folder, fsync, rename over the target, fsync the folder."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a definition is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-class AuditLog:
-    """``<data>/audit.log``: one JSON object per line, appended (O_APPEND, locked, fsynced)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def record(
-        self,
-        action: str,
-        source_id: str,
-        actor: Actor,
-        before: bytes | None,
-        after: bytes | None,
-        now: datetime | None = None,
-        **extra: Any,
-    ) -> None:
-        entry = {
-            "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-            "action": action,
-            "source": source_id,
-            "via": actor.via,
-            "address": actor.address,
-            "user": actor.user,
-            "forwarded_for": actor.forwarded_for,
-            "etag_before": etag(before) if before is not None else None,
-            "etag_after": etag(after) if after is not None else None,
-            "before": before.decode("utf-8", "replace") if before is not None else None,
-            "after": after.decode("utf-8", "replace") if after is not None else None,
-            **extra,
-        }
-        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def entries(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text("utf-8").splitlines() if line]
 
 
 def status_json(source: Source | None, status: SourceStatus | None) -> dict[str, Any]:
@@ -475,7 +305,7 @@ class Admin:
             if path.exists():
                 raise AlreadyExists(f"source {source_id!r} already exists")
             self.validate(source_id, text)  # again: site.toml may have changed meanwhile
-            _write_atomic(path, text)
+            write_atomic(path, text)
             self.audit.record("add", source_id, actor, None, text)
         log.info("source %s added by %s", source_id, actor.via)
         return Definition(source_id, path, text), preview
@@ -493,7 +323,7 @@ class Admin:
         """Change a definition: ``values`` replace the given keys (None removes one), or the
         whole definition with ``replace_all`` (HTTP PUT). The file keeps its comments."""
         before = self.read(source_id)
-        if not _matches(if_match, before.text):
+        if not matches(if_match, before.text):
             raise StaleEdit(_stale(source_id, before))
         merged = dict(values) if replace_all else {**before.values(), **values}
         text = self._candidate(source_id, merged, before.text)
@@ -506,7 +336,7 @@ class Admin:
             preview = self._fetch_preview(source, config, True, datetime.now(UTC), 10)
         with self._locked():
             current = self.read(source_id)
-            if if_match is not None and not _matches(if_match, current.text):
+            if if_match is not None and not matches(if_match, current.text):
                 raise StaleEdit(_stale(source_id, current))
             if current.text != before.text and not replace_all:
                 # Someone changed the file while we fetched: apply our keys to theirs.
@@ -514,7 +344,7 @@ class Admin:
                 text = self._candidate(source_id, merged, current.text)
             self.validate(source_id, text)
             if text != current.text:
-                _write_atomic(current.path, text)
+                write_atomic(current.path, text)
                 self.audit.record("edit", source_id, actor, current.text, text)
         return Definition(source_id, current.path, text), preview
 
@@ -522,11 +352,11 @@ class Admin:
         """Delete ``sources/<id>.toml`` (and its fetch cache); its events leave at the prune."""
         with self._locked():
             before = self.read(source_id)
-            if not _matches(if_match, before.text):
+            if not matches(if_match, before.text):
                 raise StaleEdit(_stale(source_id, before))
             self.validate(source_id, None)
             before.path.unlink()
-            _fsync_dir(before.path.parent)
+            fsync_dir(before.path.parent)
             self.audit.record("remove", source_id, actor, before.text, None)
         cache = FetchCache(self.data_dir / "fetch", source_id)
         for stale_file in (cache.body_path, cache.meta_path):

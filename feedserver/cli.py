@@ -22,9 +22,10 @@ import click
 
 from feedserver import config as configuration
 from feedserver import metrics as metrics_module
-from feedserver.admin import Actor, Admin, Preview, loader, source_json, status_json
+from feedserver.admin import Admin, Preview, loader, source_json, status_json
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, SourceError, StaleEdit
 from feedserver.refresh import Outcome, exclusive, refresh
+from feedserver.sourcefile import Actor
 from feedserver.store import Store
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from feedserver.admin import Actor, Admin, source_json, status_json
+from feedserver.admin import Admin, source_json, status_json
 from feedserver.errors import ConfigError, NotFound, SourceError
 from feedserver.refresh import Outcome, observe_outcome
+from feedserver.sourcefile import Actor
 from feedserver.sources import KINDS
 from feedserver.web.errors import error_response
 from feedserver.web.services import services
