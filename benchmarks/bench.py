@@ -415,6 +415,9 @@ def generate(root: Path, sources: int, events: int, serve_port: int, today: date
         f'base_url = "http://{HOST}:{serve_port}"',
         f'timezone = "{TZ}"',
         "",
+        "[fetch]",
+        'allow_networks = ["127.0.0.0/8"]  # the upstream is python -m http.server on 127.0.0.1',
+        "",
     ]
     for slug, name, description in CALENDARS:
         site += ["[[calendars]]", f'slug = "{slug}"', f'name = "{name}"']

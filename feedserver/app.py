@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from feedserver import config as configuration
-from feedserver.errors import NotFound, QueryError
-from feedserver.refresh import Refresher
+from feedserver.admin import loader
+from feedserver.config import LiveConfig
+from feedserver.errors import AlreadyExists, ConfigError, NotFound, QueryError, StaleEdit
+from feedserver.metrics import Metrics
+from feedserver.refresh import Refresher, observe_outcome
 from feedserver.store import Store
-from feedserver.web import feeds, filters, pages
+from feedserver.web import admin, feeds, filters, health, pages
 from feedserver.web.cache import ResponseCache
+from feedserver.web.errors import error_response
 from feedserver.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -26,61 +30,95 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     BACKGROUND_REFRESH (start the refresher thread; default False) and NOW (a fixed datetime
     that default feed windows are counted from, for tests)."""
     test_config = dict(test_config or {})
-    config = configuration.load(
+    load = loader(
         test_config.get("FEEDS"),
         test_config.get("DATA"),
         environ=test_config.get("ENVIRON"),
         overrides=test_config.get("SETTINGS"),
     )
+    config = load()
+    log.info("loaded configuration from %s", ", ".join(str(p) for p in config.loaded_files))
+    live = LiveConfig(config, load)
     # Pages use only feedserver's own CSS and JavaScript: no CDN, nothing loaded from elsewhere.
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(test_config)
     store = Store(config.store_path)
-    cache = ResponseCache(int(config.setting("feeds.response_cache_mb") * 1024 * 1024))
-    services = Services(config, store, cache)
+    metrics = Metrics(config.data_dir / "metrics")
+    cache = ResponseCache(int(config.setting("feeds.response_cache_mb") * 1024 * 1024), metrics)
+    services = Services(live, load, store, cache, metrics)
     if test_config.get("NOW"):
         services.clock = lambda: test_config["NOW"]
     app.extensions["feedserver"] = services
     app.jinja_env.filters.update(
         day_label=filters.day_label, when=filters.when, linkify=filters.linkify
     )
-    app.jinja_env.globals.update(config=config, timezone=config.timezone)
+
+    @app.context_processor
+    def site() -> dict[str, Any]:
+        # the configuration in force (feeds/ may be edited while the server runs)
+        config = services.config
+        return {"config": config, "timezone": config.timezone}
+
     app.register_blueprint(pages.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
+    app.before_request(admin.guard)
     _error_handlers(app)
+    _request_metrics(app, metrics)
     if test_config.get("BACKGROUND_REFRESH"):
-        refresher = Refresher(config, Store(config.store_path))
+        refresher = Refresher(
+            live,
+            Store(config.store_path),
+            on_done=lambda outcome: observe_outcome(metrics, outcome),
+            every_second=metrics.flush,
+        )
         refresher.start()
         app.extensions["feedserver.refresher"] = refresher
     return app
 
 
-def _error(status: int, message: str) -> Response:
-    """One error shape per kind of route: JSON for .json and API routes, text/plain for feeds
-    (.ics, what calendar apps and scripts read) and machine endpoints, HTML for pages."""
-    path = request.path
-    if path.endswith(".json") or path.startswith("/admin/api/"):
-        response = jsonify({"ok": False, "error": message, "errors": [message], "status": status})
-        response.status_code = status
-        # A widget on another site must be able to read why its request failed.
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
-    machine = path.endswith((".ics", ".svg")) or path in ("/healthz", "/status", "/metrics")
-    if machine or path.startswith("/static/"):
-        return Response(message + "\n", status=status, mimetype="text/plain")
-    page = render_template("error.html", status=status, message=message)
-    return Response(page, status=status, headers=feeds.PAGE_HEADERS, content_type=feeds.HTML_TYPE)
-
-
 def _error_handlers(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def bad_query(e: QueryError) -> Response:
-        return _error(400, str(e))
+        return error_response(400, str(e))
 
     @app.errorhandler(NotFound)
     def not_found(e: NotFound) -> Response:
-        return _error(404, str(e))
+        return error_response(404, str(e))
+
+    @app.errorhandler(ConfigError)
+    def invalid(e: ConfigError) -> Response:
+        first = e.problems[0] if len(e.problems) == 1 else f"{len(e.problems)} problems"
+        return error_response(400, f"invalid source definition: {first}", e.problems)
+
+    @app.errorhandler(AlreadyExists)
+    def exists(e: AlreadyExists) -> Response:
+        return error_response(409, str(e))
+
+    @app.errorhandler(StaleEdit)
+    def stale(e: StaleEdit) -> Response:
+        return error_response(412, str(e))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
-        return _error(e.code or 500, f"{e.code} {e.name}: {e.description}")
+        return error_response(e.code or 500, f"{e.code} {e.name}: {e.description}")
+
+
+def _request_metrics(app: Flask, metrics: Metrics) -> None:
+    """Count every answer by route pattern (not path: /calendars/<slug>.ics is one series)."""
+
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+        labels = {"route": route, "method": request.method, "status": str(response.status_code)}
+        metrics.inc("feedserver_http_requests_total", labels)
+        started = g.get("started")
+        if started is not None:
+            elapsed = time.perf_counter() - started
+            metrics.observe("feedserver_http_request_duration_seconds", elapsed, {"route": route})
+        return response

@@ -9,12 +9,15 @@ Every problem is reported with its file, key and reason; loading never stops at 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import os
 import re
+import threading
+import time
 import tomllib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +58,10 @@ SITE_SETTINGS: dict[str, tuple[Any, str]] = {
     "fetch.max_redirects": (5, "redirects followed per fetch"),
     "fetch.default_refresh": ("1h", "refresh interval of sources that set none"),
     "fetch.concurrency": (4, "sources fetched and parsed at once (worker processes)"),
+    "fetch.allow_networks": (
+        [],
+        "non-public networks (CIDRs) sources may be fetched from, e.g. ['127.0.0.0/8']",
+    ),
 }
 
 SOURCE_KEYS = {
@@ -171,12 +178,16 @@ def _valid_zone(name: Any) -> bool:
     return True
 
 
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+def _read_toml(path: Path, problems: list[str], text: bytes | None = None) -> dict[str, Any] | None:
+    """Parse ``path`` (or ``text``, the would-be content of ``path``)."""
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        if text is None:
+            text = path.read_bytes()
+        return tomllib.loads(text.decode("utf-8"))
     except OSError as e:
         problems.append(f"{path}: cannot read: {e.strerror or e}")
+    except UnicodeDecodeError as e:
+        problems.append(f"{path}: not valid TOML: not UTF-8 ({e.reason})")
     except tomllib.TOMLDecodeError as e:
         problems.append(f"{path}: not valid TOML: {e}")
     return None
@@ -218,6 +229,14 @@ def _check_settings(path: Path, s: dict[str, Any], problems: list[str]) -> None:
             parse_duration(s[key])
         except ValueError as e:
             problems.append(f"{path}: {key}: {e}")
+    networks = s["fetch.allow_networks"]
+    for value in networks if isinstance(networks, list) else []:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except (TypeError, ValueError):
+            problems.append(
+                f"{path}: fetch.allow_networks: {value!r} is not a network like 10.0.0.0/8"
+            )
     for key, (default, _) in SITE_SETTINGS.items():
         if isinstance(default, int | float) and not isinstance(default, bool):
             if isinstance(s[key], int | float) and s[key] < 0:
@@ -365,8 +384,14 @@ def load(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    replace: Mapping[str, bytes | None] | None = None,
 ) -> Config:
-    """Load and validate the whole configuration; raise ConfigError listing every problem."""
+    """Load and validate the whole configuration; raise ConfigError listing every problem.
+
+    ``replace`` maps source ids to the would-be bytes of ``sources/<id>.toml`` (None: the file
+    is gone): the admin commands validate the configuration as it will be before writing it.
+    """
+    replace = dict(replace or {})
     env = os.environ if environ is None else environ
     feeds = Path(feeds_dir or env.get("FEEDSERVER_FEEDS") or "./feeds")
     data = Path(data_dir or env.get("FEEDSERVER_DATA") or "./var")
@@ -401,8 +426,11 @@ def load(
     sources = []
     loaded = [site_path] if site else []
     source_dir = feeds / "sources"
-    for path in sorted(source_dir.glob("*.toml")) if source_dir.is_dir() else []:
-        raw = _read_toml(path, problems)
+    paths = set(source_dir.glob("*.toml")) if source_dir.is_dir() else set()
+    paths |= {source_dir / f"{i}.toml" for i, text in replace.items() if text is not None}
+    paths -= {source_dir / f"{i}.toml" for i, text in replace.items() if text is None}
+    for path in sorted(paths):
+        raw = _read_toml(path, problems, replace.get(path.stem))
         if raw is None:
             continue
         loaded.append(path)
@@ -419,7 +447,8 @@ def load(
             sources.append(source)
     if problems:
         raise ConfigError(problems)
-    log.info("loaded configuration from %s", ", ".join(str(p) for p in loaded))
+    # debug: the admin commands load the would-be configuration several times per change
+    log.debug("loaded configuration from %s", ", ".join(str(p) for p in loaded))
     return Config(
         feeds_dir=feeds,
         data_dir=data,
@@ -433,3 +462,70 @@ def load(
         settings=settings,
         loaded_files=tuple(loaded),
     )
+
+
+def fingerprint(feeds_dir: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """What changes when a file of the configuration changes: name, inode, size and mtime of
+    site.toml and every sources/*.toml. Cheap (one listing, a few stats); an atomic replace
+    always changes the inode."""
+    result = []
+    for path in [feeds_dir / "site.toml", *sorted((feeds_dir / "sources").glob("*.toml"))]:
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # gone between the listing and the stat: the next look sees it
+        result.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(result)
+
+
+class LiveConfig:
+    """The configuration of a long-running process, reloaded when ``feeds/`` changes.
+
+    ``current()`` looks at the files at most every ``check_every`` seconds; a changed fingerprint
+    reloads everything. A configuration that fails to load is reported (``problems``, the log)
+    and the last good one stays in force, so a typo on disk never takes the server down.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        load: Callable[[], Config],
+        *,
+        check_every: float = 1.0,
+    ) -> None:
+        self._config = config
+        self._load = load
+        self.check_every = check_every
+        self._fingerprint = fingerprint(config.feeds_dir)
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+        self.problems: list[str] = []  # of the configuration on disk, when it is bad
+        self.loaded_at = time.time()
+
+    def current(self) -> Config:
+        if time.monotonic() - self._checked < self.check_every:
+            return self._config
+        return self.check()
+
+    def check(self) -> Config:
+        """Look at the files now; reload if they changed."""
+        with self._lock:
+            self._checked = time.monotonic()
+            now = fingerprint(self._config.feeds_dir)
+            if now == self._fingerprint:
+                return self._config
+            self._fingerprint = now
+            try:
+                config = self._load()
+            except ConfigError as e:
+                self.problems = e.problems
+                log.error(
+                    "the configuration in %s has %d problem(s); keeping the last good one:\n  %s",
+                    self._config.feeds_dir,
+                    len(e.problems),
+                    "\n  ".join(e.problems),
+                )
+                return self._config
+            self._config, self.problems, self.loaded_at = config, [], time.time()
+            log.info("configuration reloaded: %d sources", len(config.sources))
+            return config

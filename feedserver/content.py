@@ -8,7 +8,7 @@ anywhere in an event (``links.find_meeting_links``) and writes each fact where e
 - DESCRIPTION: ``Join online: <url>`` (with meeting id, passcode and dial-in) first, then the
   text that maps to no field, then the labelled fields (Speaker, Talk Title, Abstract…) in one
   fixed order, then ``Event page: <url>``. HTML from upstream becomes plain text first.
-- X-ALT-DESC: the same content as HTML with clickable links, sanitized by nh3.
+- X-ALT-DESC: the same content as HTML with clickable links (htmltext.py), sanitized by nh3.
 - CONFERENCE (RFC 7986 §5.11): one per meeting. LOCATION: the physical place, else the meeting
   link. URL: the event page, else the meeting link. CONTACT and ORGANIZER from the fields.
 
@@ -21,16 +21,24 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import icalendar
-import nh3
-from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from feedserver.config import Config, Source
+from feedserver.htmltext import (
+    EMAIL,
+    field_html,
+    html_to_text,
+    inline_html,
+    is_html,
+    paragraphs_html,
+    sanitize,
+    tidy,
+)
 from feedserver.links import MeetingLink, find_meeting_links, strip_meeting_details
 
-__all__ = ["enrich", "html_to_text", "text_to_html"]
+__all__ = ["enrich"]
 
 JOIN = "Join online"
 HIDDEN = "Online link: see event page"
@@ -102,26 +110,17 @@ _PLACE_PARTS = re.compile(r"( [/|] | ?; ?| (?:or|and|&|\+) |, )", re.IGNORECASE)
 _PUNCTUATION = " -\u2013\u2014/|,;:\u00b7"
 _FILLER = frozenset(
     "join here click link the meeting webinar zoom teams microsoft google meet webex watch live"
-    " stream livestream online via on at to this url webcast to".split()
-)
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_HTML_TAG = re.compile(
-    r"</?(?:a|p|div|br|span|li|ul|ol|dl|dt|dd|table|tr|td|th|b|i|u|s|em|strong|font|html|body|head"
-    r"|h[1-6]|img|hr|blockquote|pre|code|section|article|header|footer|script|style|iframe|center"
-    r"|small|sup|sub|meta|title)(?=[\s/>])[^<>]*>",
-    re.IGNORECASE,
+    " stream livestream online via on at to this url webcast".split()
 )
 _CANCELLED = re.compile(r"(?i)cancell?ed\b")
 _WEB_URL = re.compile(r"(?i)https?://[^\s<>\"]+")
 _HEADER_LINE = re.compile(r"(?:Join online|Meeting ID|Passcode|Dial-in): \S.*")
-_HTML = {"FMTTYPE": "text/html"}
+_HTML_PARAMS = {"FMTTYPE": "text/html"}
 # What any meeting link contains: a scheme, or a provider domain links.py knows without one.
 _PROVIDER_DOMAINS = (
     "zoom.us/", "zoomgov.com/", "teams.microsoft.com/", "teams.live.com/", "meet.google.com/",
     "webex.com/", "meet.jit.si/", "8x8.vc/",
 )  # fmt: skip
-
-
 # Every label links.py accepts before a generic link (its _WEBCAST_LABEL) holds one of these
 # words, and every provider link its provider's name, also in a SafeLinks wrapper ("zoom.us%2Fj").
 _MEETING_WORDS = (
@@ -170,256 +169,6 @@ def _text(event: icalendar.Event, name: str) -> str:
 def _raw_text(event: icalendar.Event, name: str) -> str:
     """The unescaped text of an X- property (icalendar reads those as unknown, escaped bytes)."""
     return "\n\n".join(_unescape(str(v)) for v in _values(event, name) if str(v).strip())
-
-
-def _is_html(text: str) -> bool:
-    return "<" in text and _HTML_TAG.search(text) is not None
-
-
-def _tidy(text: str) -> str:
-    """Text with LF line ends, no trailing spaces and no runs of blank lines.
-
-    >>> _tidy(" a \\r\\n\\r\\n\\r\\n\\tb\\n\\n")
-    'a\\n\\n\\tb'
-    """
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n").strip(" ")
-
-
-# --- HTML to text --------------------------------------------------------------------------------
-
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^\s<>]*)>", re.IGNORECASE)
-_SKIP = frozenset(
-    "script style head title template noscript iframe object embed svg math canvas video audio"
-    " select textarea button input img".split()
-)
-_PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl hr figure".split())
-_LINE = frozenset(
-    "div li tr dt dd section article header footer main aside nav address center caption"
-    " figcaption details summary form fieldset".split()
-)
-
-
-class _Writer:
-    """Accumulates plain text the way a browser lays out blocks: paragraphs, lines, list items."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.breaks = 0  # line breaks owed before the next text
-        self.prefix = ""  # list marker owed before the next text
-        self.at_start = True  # nothing on the current line yet
-        self.lists: list[list[int]] = []  # [counter] per open list; -1 for unordered
-
-    def brk(self, n: int) -> None:
-        if self.lists:
-            n = 1  # blocks inside lists separate lines, not paragraphs
-        self.breaks = max(self.breaks, n)
-
-    def br(self) -> None:
-        self.breaks = min(self.breaks + 1, 2)
-
-    def write(self, text: str) -> None:
-        if self.at_start or self.breaks:
-            text = text.lstrip(" ")
-        if not text:
-            return
-        if self.parts and self.breaks:
-            self.parts.append("\n" * self.breaks)
-            self.at_start = True
-        self.breaks = 0
-        if self.prefix:
-            self.parts.append(self.prefix)
-            self.prefix = ""
-        self.parts.append(text)
-        self.at_start = False
-
-    def walk(self, node: LexborNode, depth: int = 0) -> None:
-        for child in node.iter(include_text=True):
-            tag = child.tag or ""
-            if tag == "-text":
-                text = child.text(deep=False) or ""
-                # Google Calendar appends its plain-text Meet block to HTML descriptions: its
-                # line ends count where text is not inside any element.
-                for i, segment in enumerate(text.split("\n") if depth == 0 else [text]):
-                    if i:
-                        self.br()
-                    self.write(re.sub(r"\s+", " ", segment))
-            elif tag in _SKIP or not tag[:1].isalpha():
-                continue
-            elif depth > 64:  # pathological nesting: its text, flat
-                self.write(" ".join((child.text(deep=True) or "").split()) + " ")
-            else:
-                self.element(child, tag, depth)
-
-    def element(self, node: LexborNode, tag: str, depth: int) -> None:
-        if tag == "br":
-            self.br()
-            return
-        if tag == "a":
-            self.write(_anchor(node))
-            return
-        block = 2 if tag in _PARAGRAPH else 1 if tag in _LINE else 0
-        self.brk(block)
-        if tag in ("ul", "ol"):
-            self.lists.append([0 if tag == "ol" else -1])
-        elif tag == "li":
-            counter = self.lists[-1] if self.lists else [-1]
-            if counter[0] >= 0:
-                counter[0] += 1
-            marker = f"{counter[0]}. " if counter[0] >= 0 else "- "
-            self.prefix = "  " * max(len(self.lists) - 1, 0) + marker
-        elif tag in ("td", "th") and not (self.at_start or self.breaks):
-            self.write(" | ")
-        if tag == "pre":
-            self.write((node.text(deep=True) or "").strip("\n"))
-        else:
-            self.walk(node, depth + 1)
-        if tag in ("ul", "ol"):
-            self.lists.pop()
-        self.brk(block)
-
-    def result(self) -> str:
-        return _tidy("".join(self.parts))
-
-
-def _anchor(node: LexborNode) -> str:
-    """A link as text: its URL alone when the text says nothing more, else ``text (url)``."""
-    inner = " ".join((node.text(deep=True) or "").split())
-    href = (node.attributes.get("href") or "").strip()
-    if re.match(r"(?i)mailto:", href):
-        target = unquote(href[7:].split("?", 1)[0])
-    elif re.match(r"(?i)https?://", href):
-        target = href
-    else:
-        return inner  # javascript:, data:, relative links: the text only
-    if not inner or _bare(inner) == _bare(target) or re.match(r"(?i)https?://|www\.", inner):
-        return target
-    return f"{inner} ({target})"
-
-
-def _bare(url: str) -> str:
-    return re.sub(r"(?i)^https?://(?:www\.)?", "", url).rstrip("/").casefold()
-
-
-def html_to_text(markup: str) -> str:
-    """Readable plain text of an HTML description: paragraphs, ``- item`` lists, links as
-    ``text (url)``, entities decoded, scripts and styles dropped.
-
-    >>> html_to_text('<p>Q&amp;A <b>after</b></p><ul><li>one</li><li><a href="https://x.example/">'
-    ...              'slides</a></li></ul><script>alert(1)</script>')
-    'Q&A after\\n\\n- one\\n- slides (https://x.example/)'
-    """
-    # Outlook's plain-text links ("join<https://…>") in a description that also has tags: an
-    # HTML parser would take "<https:" for an element and swallow the lines after it.
-    body = LexborHTMLParser(_AUTOLINK.sub(r" \1 ", markup)).body
-    if body is None:
-        return ""
-    writer = _Writer()
-    writer.walk(body)
-    return writer.result()
-
-
-# --- text to HTML --------------------------------------------------------------------------------
-
-_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
-_LINKABLE = re.compile(rf"{_URL.pattern}|{_EMAIL.pattern}", re.IGNORECASE)
-_LIST_ITEM = re.compile(r"[ \t]*(?:([-*\u2022])|(\d{1,3})[.)])[ \t]+")
-_SAFE_TAGS = {"p", "br", "ul", "ol", "li", "a", "b"}
-
-
-def _trim(target: str) -> str:
-    """A URL or address without the punctuation and unmatched brackets that end a sentence."""
-    while target:
-        last = target[-1]
-        if last in ".,;:!?'\"" or (
-            last in ")]" and target.count(last) > target.count("(" if last == ")" else "[")
-        ):
-            target = target[:-1]
-        else:
-            break
-    return target
-
-
-def _inline(text: str) -> str:
-    """Escaped text with its URLs and e-mail addresses as links, line breaks as ``<br>``."""
-    out: list[str] = []
-    pos = 0
-    pattern = _LINKABLE if "@" in text else _URL if "://" in text else None
-    for match in pattern.finditer(text) if pattern else ():
-        start, target = match.start(), _trim(match.group())
-        end = start + len(target)
-        if text[start - 1 : start] == "<" and text[end : end + 1] == ">":  # Outlook's text<url>
-            start, end = start - 1, end + 1
-        href = target if "://" in target else f"mailto:{target}"
-        space = " " if start < match.start() else ""
-        out.append(html.escape(text[pos:start], quote=False) + space)
-        out.append(f'<a href="{html.escape(href)}">{html.escape(target, quote=False)}</a>')
-        pos = end
-    out.append(html.escape(text[pos:], quote=False))
-    return "".join(out).replace("\n", "<br>")
-
-
-def _run_html(kind: str, run: list[str]) -> str:
-    if kind == "p":
-        return f"<p>{'<br>'.join(run)}</p>"
-    return f"<{kind}>" + "".join(f"<li>{item}</li>" for item in run) + f"</{kind}>"
-
-
-def _paragraphs_html(text: str) -> str:
-    """Paragraphs as ``<p>`` (lines joined by ``<br>``), list lines as ``<ul>``/``<ol>``."""
-    out: list[str] = []
-    for paragraph in re.split(r"\n{2,}", text.strip("\n")):
-        kind, run = "", list[str]()
-        for line in paragraph.split("\n"):
-            item = _LIST_ITEM.match(line)
-            line_kind = "p" if item is None else "ul" if item[1] else "ol"
-            if line_kind != kind and run:
-                out.append(_run_html(kind, run))
-                run = []
-            kind = line_kind
-            run.append(_inline(line if item is None else line[item.end() :]))
-        if run and any(run):
-            out.append(_run_html(kind, run))
-    return "".join(out)
-
-
-def _field_html(label: str, value: str) -> str:
-    """``<p><b>Label:</b> value…</p>``, the label leading the value's first paragraph."""
-    head = f"<b>{html.escape(label, quote=False)}:</b>"
-    body = _paragraphs_html(value)
-    if body.startswith("<p>"):
-        return f"<p>{head} {body[3:]}"
-    return f"<p>{head}</p>{body}"
-
-
-def _header_html(header: list[str]) -> str:
-    lines = []
-    for line in header:
-        label, sep, rest = line.partition(": ")
-        if label in (JOIN, HIDDEN.split(":")[0]) and sep:
-            lines.append(f"<b>{label}:</b> {_inline(rest)}")
-        else:
-            lines.append(_inline(line))
-    return f"<p>{'<br>'.join(lines)}</p>" if lines else ""
-
-
-def text_to_html(text: str) -> str:
-    """A plain description as safe HTML (nh3 allows only ``p br ul ol li a b``, http(s)/mailto).
-
-    >>> text_to_html("Tea & <cake>\\n- one\\n\\nhttps://x.example/a?b=1&c=2.")
-    '<p>Tea &amp; &lt;cake&gt;</p><ul><li>one</li></ul><p><a href="https://x.example/a?b=1&amp;c=2">https://x.example/a?b=1&amp;c=2</a>.</p>'
-    """
-    return _sanitize(_paragraphs_html(text))
-
-
-def _sanitize(fragment: str) -> str:
-    return nh3.clean(
-        fragment,
-        tags=_SAFE_TAGS,
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel=None,  # no target=_blank, so no tab-nabbing to guard against
-    )
 
 
 # --- description structure -----------------------------------------------------------------------
@@ -474,7 +223,7 @@ def _parse(text: str) -> tuple[list[str], list[_Field]]:
             current = None
         free.append(line)
     for f in fields:
-        f.value = _tidy("\n".join(f.lines))
+        f.value = tidy("\n".join(f.lines))
     return free, fields
 
 
@@ -538,6 +287,17 @@ def _header(meetings: list[MeetingLink], hidden: bool) -> list[str]:
     return lines
 
 
+def _header_html(header: list[str]) -> str:
+    lines = []
+    for line in header:
+        label, sep, rest = line.partition(": ")
+        if label in (JOIN, HIDDEN.split(":")[0]) and sep:
+            lines.append(f"<b>{label}:</b> {inline_html(rest)}")
+        else:
+            lines.append(inline_html(line))
+    return f"<p>{'<br>'.join(lines)}</p>" if lines else ""
+
+
 # --- the event -----------------------------------------------------------------------------------
 
 
@@ -571,7 +331,7 @@ def _split_header(plain: str) -> tuple[list[str], str]:
         end += 1
     if end < len(lines) and lines[end]:
         return [], plain
-    return lines[:end], _tidy("\n".join(lines[end:]))
+    return lines[:end], tidy("\n".join(lines[end:]))
 
 
 def _set(event: icalendar.Event, name: str, value: object) -> None:
@@ -598,7 +358,7 @@ def _conference(link: MeetingLink) -> icalendar.vUri:
 def _organizer(fields: list[_Field]) -> icalendar.vCalAddress | None:
     for key in ("contact", "host"):
         for f in fields:
-            email = _EMAIL.search(f.value) if f.key == key else None
+            email = EMAIL.search(f.value) if f.key == key else None
             if email:
                 name = f.value.split("\n")[0].replace(email.group(), "")
                 name = " ".join(name.replace('"', "").split()).strip(" ,;:-<>()")
@@ -635,13 +395,13 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
     if alt and "html" not in str(alt_prop[0].params.get("FMTTYPE", "html")).lower():
         alt = f"<pre>{html.escape(alt)}</pre>"
     source_text = description if description.strip() else alt
-    plain = html_to_text(source_text) if _is_html(source_text) else _tidy(source_text)
+    plain = html_to_text(source_text) if is_html(source_text) else tidy(source_text)
 
     # Join lines from an earlier pass are a text of their own: links.py reads a meeting's
     # passcode in the text after its link, and after them comes the rest of the description.
     head, body = _split_header(plain)
     texts = ["\n".join(head), body]
-    if _is_html(source_text):  # links.py reads hrefs and labels in the markup itself
+    if is_html(source_text):  # links.py reads hrefs and labels in the markup itself
         texts.insert(1, description)
     meetings = _detect(event, texts, alt)
     # "see event page" stays once written: the links it replaced are gone on a second pass.
@@ -656,7 +416,7 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
     if omit:
         free = _without_links("\n".join(free), meetings).split("\n")
         for f in fields:
-            f.value = _tidy(_without_links(f.value, meetings))
+            f.value = tidy(_without_links(f.value, meetings))
     fields = [f for f in fields if f.value or f.key not in ("webcast", "page")]
 
     url = _text(event, "URL").strip()
@@ -668,21 +428,10 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
             o.key == f.key and o.value == f.value for o in ordered
         ):
             ordered.append(f)
-    free_text = _tidy("\n".join(free))
-    parts = ["\n".join(header), free_text]
-    parts.append("\n".join(f"{f.label}: {f.value}".rstrip() for f in ordered))
-    parts.append(f"{PAGE}: {page}" if page else "")
-    text = "\n\n".join(p for p in parts if p)
-    fragment = _header_html(header) + _paragraphs_html(free_text)
-    fragment += "".join(_field_html(f.label, f.value) for f in ordered)
-    # Only when HTML adds something plain text lacks: a link besides the event page (which URL
-    # carries too) or a list. It doubles an event's bytes, and Google drops feeds past ~1 MB.
-    rich = "<a " in fragment or "<li>" in fragment
-    fragment += _field_html(PAGE, page) if page else ""
+    text, alt_html = _render(header, tidy("\n".join(free)), ordered, page)
     params = _params(event, "DESCRIPTION", ("LANGUAGE",))
     _set(event, "DESCRIPTION", icalendar.vText(text, params=params) if text else None)
-    alt_html = f"<html><body>{_sanitize(fragment)}</body></html>" if rich else None
-    _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML) if alt_html else None)
+    _set(event, "X-ALT-DESC", icalendar.vText(alt_html, params=_HTML_PARAMS) if alt_html else None)
 
     location = _text(event, "LOCATION")
     place = _place(location, meetings) if meetings else location.strip()
@@ -705,10 +454,35 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
         for name in _MEETING_PROPS:
             _set(event, name, None)
 
-    contact = next((f.value.split("\n")[0] for f in ordered if f.key == "contact"), "")
+    _other_properties(event, ordered)
+    if omit and meetings and find_meeting_links(text, _text(event, "LOCATION"), target or ""):
+        return [f"event {str(event.get('UID'))!r}: a meeting link is left after online_links=omit"]
+    return []
+
+
+def _render(
+    header: list[str], free_text: str, fields: list[_Field], page: str | None
+) -> tuple[str, str | None]:
+    """DESCRIPTION, and X-ALT-DESC when HTML adds something plain text lacks: a link besides
+    the event page (which URL carries too) or a list; it doubles an event's bytes, and Google
+    drops feeds past ~1 MB."""
+    parts = ["\n".join(header), free_text]
+    parts.append("\n".join(f"{f.label}: {f.value}".rstrip() for f in fields))
+    parts.append(f"{PAGE}: {page}" if page else "")
+    text = "\n\n".join(p for p in parts if p)
+    fragment = _header_html(header) + paragraphs_html(free_text)
+    fragment += "".join(field_html(f.label, f.value) for f in fields)
+    rich = "<a " in fragment or "<li>" in fragment
+    fragment += field_html(PAGE, page) if page else ""
+    return text, f"<html><body>{sanitize(fragment)}</body></html>" if rich and text else None
+
+
+def _other_properties(event: icalendar.Event, fields: list[_Field]) -> None:
+    """CONTACT and ORGANIZER from the fields (upstream ones win), the cancelled prefix, CLASS."""
+    contact = next((f.value.split("\n")[0] for f in fields if f.key == "contact"), "")
     if contact and "CONTACT" not in event:
         event.add("CONTACT", contact)
-    organizer = _organizer(ordered)
+    organizer = _organizer(fields)
     if organizer is not None and "ORGANIZER" not in event:
         event.add("ORGANIZER", organizer)
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
@@ -719,6 +493,3 @@ def _enrich(event: icalendar.Event, source: Source) -> list[str]:
             _set(event, "SUMMARY", icalendar.vText(title, params=params))
     if "CLASS" not in event:
         event.add("CLASS", "PUBLIC")
-    if omit and meetings and find_meeting_links(text, _text(event, "LOCATION"), target or ""):
-        return [f"event {str(event.get('UID'))!r}: a meeting link is left after online_links=omit"]
-    return []

@@ -33,7 +33,11 @@ CREATE TABLE IF NOT EXISTS sources (
     last_error TEXT,
     warnings TEXT NOT NULL DEFAULT '[]',
     event_count INTEGER NOT NULL DEFAULT 0,
-    ingest_key TEXT                 -- body + definition of the last ingest: same key, no re-parse
+    ingest_key TEXT,                -- body + definition of the last ingest: same key, no re-parse
+    http_status INTEGER,            -- of the last attempt's final response (NULL: file, no answer)
+    duration REAL,                  -- seconds the last attempt took (fetch, parse, store)
+    definition TEXT                 -- definition_key of the last attempt: the refresher redoes
+                                    -- sources whose definition changed since
 );
 CREATE TABLE IF NOT EXISTS contributions (
     source_id TEXT NOT NULL,
@@ -109,6 +113,16 @@ _IN_WINDOW = """((e.occ_first < :end AND e.occ_last > :start
           WHERE o.uid = e.uid AND o.end > :start AND o.start < :end)))
     OR ((:start < e.h_start OR :end > e.h_end) AND e.start < :end
         AND (e.series_end IS NULL OR e.series_end > :start)))"""
+# Columns added after the first release: (table, column, declaration) for older store files.
+_ADDED_COLUMNS = (
+    ("sources", "http_status", "INTEGER"),
+    ("sources", "duration", "REAL"),
+    ("sources", "definition", "TEXT"),
+)
+_SOURCE_COLUMNS = (
+    "id, last_attempt, last_success, last_error, warnings, event_count, ingest_key,"
+    " http_status, duration, definition"
+)
 
 
 def _iso(moment: datetime) -> str:
@@ -153,6 +167,15 @@ class IngestStats:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """How a refresh attempt went, beside its result: kept on the source's status row."""
+
+    http_status: int | None = None
+    duration: float | None = None
+    definition: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     id: str
     last_attempt: datetime | None
@@ -161,6 +184,9 @@ class SourceStatus:
     warnings: list[str] = field(default_factory=list)
     event_count: int = 0
     ingest_key: str | None = None
+    http_status: int | None = None
+    duration: float | None = None
+    definition: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -236,10 +262,18 @@ class Store:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        self._rebuild_old_schema()
         self.db.executescript(SCHEMA)  # idempotent; executescript manages its own transaction
+        self._migrate()
 
     def _migrate(self) -> None:
+        with self._write() as db:
+            for table, column, declaration in _ADDED_COLUMNS:
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+    def _rebuild_old_schema(self) -> None:
         """Bring an older store to SCHEMA_VERSION (see there); a new file just gets the number."""
         if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
@@ -283,11 +317,15 @@ class Store:
         return version, datetime.fromisoformat(changed)
 
     def statuses(self) -> dict[str, SourceStatus]:
-        rows = self.db.execute("SELECT * FROM sources ORDER BY id").fetchall()
+        rows = self.db.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY id").fetchall()
         return {
-            r[0]: SourceStatus(r[0], _when(r[1]), _when(r[2]), r[3], json.loads(r[4]), r[5], r[6])
+            r[0]: SourceStatus(r[0], _when(r[1]), _when(r[2]), r[3], json.loads(r[4]), *r[5:])
             for r in rows
         }
+
+    def ping(self) -> None:
+        """Raise sqlite3.Error unless the store can be read (the health check)."""
+        self.db.execute("SELECT version FROM state").fetchone()
 
     def count_events(self) -> int:
         return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -473,6 +511,7 @@ class Store:
         now: datetime,
         warnings: Sequence[str] = (),
         ingest_key: str | None = None,
+        attempt: Attempt | None = None,
     ) -> IngestStats:
         """Replace everything a source contributes, in one transaction; merge affected events."""
         stats = IngestStats()
@@ -527,36 +566,57 @@ class Store:
                 affected.add(uid)
             for uid in sorted(affected):
                 self._merge(db, uid, now, stats)
+            a = attempt or Attempt()
             db.execute(
                 "INSERT INTO sources (id, last_attempt, last_success, last_error, warnings,"
-                " event_count, ingest_key) VALUES (?, ?, ?, NULL, ?, ?, ?)"
+                " event_count, ingest_key, http_status, duration, definition)"
+                " VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET last_attempt = excluded.last_attempt,"
                 " last_success = excluded.last_success, last_error = NULL,"
                 " warnings = excluded.warnings, event_count = excluded.event_count,"
-                " ingest_key = excluded.ingest_key",
-                (source_id, _iso(now), _iso(now), json.dumps(list(warnings)), count, ingest_key),
+                " ingest_key = excluded.ingest_key, http_status = excluded.http_status,"
+                " duration = excluded.duration, definition = excluded.definition",
+                (
+                    source_id,
+                    _iso(now),
+                    _iso(now),
+                    json.dumps(list(warnings)),
+                    count,
+                    ingest_key,
+                    a.http_status,
+                    a.duration,
+                    a.definition,
+                ),
             )
             if stats.touched:
                 self._bump(db, now)
         return stats
 
-    def record_unchanged(self, source_id: str, now: datetime) -> None:
+    def record_unchanged(
+        self, source_id: str, now: datetime, attempt: Attempt | None = None
+    ) -> None:
         """The upstream has not changed since the last successful ingest (304 or same bytes)."""
+        a = attempt or Attempt()
         with self._write() as db:
             db.execute(
-                "UPDATE sources SET last_attempt = ?, last_success = ?, last_error = NULL"
-                " WHERE id = ?",
-                (_iso(now), _iso(now), source_id),
+                "UPDATE sources SET last_attempt = ?, last_success = ?, last_error = NULL,"
+                " http_status = ?, duration = ?, definition = ? WHERE id = ?",
+                (_iso(now), _iso(now), a.http_status, a.duration, a.definition, source_id),
             )
 
-    def record_failure(self, source_id: str, error: str, now: datetime) -> None:
+    def record_failure(
+        self, source_id: str, error: str, now: datetime, attempt: Attempt | None = None
+    ) -> None:
         """Remember why a refresh failed; the source's last good events stay."""
+        a = attempt or Attempt()
         with self._write() as db:
             db.execute(
-                "INSERT INTO sources (id, last_attempt, last_error) VALUES (?, ?, ?)"
+                "INSERT INTO sources (id, last_attempt, last_error, http_status, duration,"
+                " definition) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET last_attempt = excluded.last_attempt,"
-                " last_error = excluded.last_error",
-                (source_id, _iso(now), error),
+                " last_error = excluded.last_error, http_status = excluded.http_status,"
+                " duration = excluded.duration, definition = excluded.definition",
+                (source_id, _iso(now), error, a.http_status, a.duration, a.definition),
             )
 
     def prune(self, keep: Iterable[str], now: datetime) -> IngestStats:

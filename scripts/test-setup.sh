@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install the Node parsers used by the interop tests (tests/interop_parsers.py).
-# Idempotent: reinstalls only when node_modules is missing or older than the lock file.
+# Install what the tests need beyond .venv: the Node parsers used by the interop tests
+# (tests/interop_parsers.py) and Debian's Chromium for the admin page test
+# (tests/test_admin_page.py drives it with Playwright; Playwright never downloads a browser).
+# Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

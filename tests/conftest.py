@@ -27,6 +27,9 @@ title = "Test University"
 base_url = "https://events.example.edu"
 timezone = "America/Los_Angeles"
 
+[fetch]
+allow_networks = ["127.0.0.0/8"]  # tests/upstream.py serves on 127.0.0.1
+
 [[calendars]]
 slug = "ece"
 name = "Electrical Engineering"
@@ -80,16 +83,25 @@ class Site:
             source_id, f'name = "{source_id}"\nkind = "ics"\ncalendar = "{calendar}"\n{extra}', body
         )
 
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file under feeds/ with its bytes: "nothing was written" is an equality."""
+        return {
+            str(p.relative_to(self.feeds)): p.read_bytes()
+            for p in sorted(self.feeds.rglob("*"))
+            if p.is_file()
+        }
+
     def config(self, **overrides: Any) -> configuration.Config:
         return configuration.load(self.feeds, self.data, environ={}, overrides=overrides)
 
-    def client(self, now: datetime | None = None, **settings: Any) -> Any:
-        """A Flask test client of an app on this site (configuration read now)."""
+    def client(self, now: datetime | None = None, token: str | None = None, **settings: Any) -> Any:
+        """A Flask test client of an app on this site (configuration read now); ``token``
+        turns the admin API on."""
         app = create_app(
             {
                 "FEEDS": self.feeds,
                 "DATA": self.data,
-                "ENVIRON": {},
+                "ENVIRON": {"FEEDSERVER_ADMIN_TOKEN": token} if token else {},
                 "SETTINGS": settings,
                 "NOW": now,
             }

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 import icalendar
 import pytest
 
-from feedserver import content
+from feedserver import content, htmltext
 from feedserver.config import Source
-from feedserver.content import enrich, html_to_text, text_to_html
+from feedserver.content import enrich
+from feedserver.htmltext import html_to_text, text_to_html
 from feedserver.normalize import fold, serialize
 from tests.interop_parsers import check_feed
 
@@ -610,7 +611,7 @@ def test_plain_text_is_never_parsed_as_html(monkeypatch):
     def refuse(markup: str) -> None:
         raise AssertionError("parsed as HTML")
 
-    monkeypatch.setattr(content, "LexborHTMLParser", refuse)
+    monkeypatch.setattr(htmltext, "LexborHTMLParser", refuse)
     event = upstream_event({"DESCRIPTION": "a < b, and Join<https://zoom.us/j/123456789>"})
     enrich(event, source=INCLUDE, config=None)
     assert str(event["DESCRIPTION"]).startswith("Join online: https://zoom.us/j/123456789\n")

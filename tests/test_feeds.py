@@ -195,7 +195,7 @@ def test_failed_source_keeps_last_good_events_and_shows_on_status(site):
     assert outcome.error == "not an iCalendar file: it starts with '<html>Sign in</html>'"
     client = site.client()
     assert len(uids(feed(client, "/all.ics?from=2026-01-01"))) == 2
-    status = client.get("/status").get_json()
+    status = client.get("/status.json").get_json()
     assert status["ok"] is False
     assert status["sources"][0]["last_error"] == outcome.error
     assert status["sources"][0]["events"] == 2

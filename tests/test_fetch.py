@@ -12,13 +12,22 @@ from pathlib import Path
 import pytest
 
 from feedserver.errors import FetchError
-from feedserver.fetch import FetchCache, Fetched, FetchLimits, fetch_url, read_file
+from feedserver.fetch import (
+    FetchCache,
+    Fetched,
+    FetchLimits,
+    fetch_url,
+    read_file,
+)
+from feedserver.netguard import parse_networks
 from tests.upstream import Upstream  # the `upstream` fixture comes from tests/conftest.py
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2025, 3, 1, 13, 0, tzinfo=UTC)
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n"
-FAST = FetchLimits(connect_timeout=0.5, read_timeout=0.3)
+LOOPBACK = parse_networks(["127.0.0.0/8"])  # tests/upstream.py listens on 127.0.0.1
+FAST = FetchLimits(connect_timeout=0.5, read_timeout=0.3, allow_networks=LOOPBACK)
+MB_LIMIT = FetchLimits(max_bytes=1_000_000, allow_networks=LOOPBACK)
 
 
 @pytest.fixture
@@ -108,7 +117,7 @@ def test_gzip_bomb_counts_decompressed_size(upstream: Upstream, cache: FetchCach
     upstream.serve("/bomb", b"\0" * 3_000_000, gzip=True)
     assert len(gzip.compress(b"\0" * 3_000_000)) < 1_000_000
     with pytest.raises(FetchError, match=r"^response larger than 1000000 bytes \(limit\) from "):
-        fetch(upstream.url("/bomb"), cache, FetchLimits(max_bytes=1_000_000))
+        fetch(upstream.url("/bomb"), cache, MB_LIMIT)
 
 
 def test_redirect_is_followed_and_final_url_recorded(upstream: Upstream, cache: FetchCache) -> None:
@@ -124,8 +133,9 @@ def test_too_many_redirects(upstream: Upstream, cache: FetchCache) -> None:
         upstream.redirect(f"/r{i}", f"/r{i + 1}")
     upstream.serve("/r4", ICS)
     with pytest.raises(FetchError, match=r"^too many redirects \(more than 2\) from http://"):
-        fetch(upstream.url("/r0"), cache, FetchLimits(max_redirects=2))
-    assert fetch(upstream.url("/r0"), cache, FetchLimits(max_redirects=4)).body == ICS
+        fetch(upstream.url("/r0"), cache, FetchLimits(max_redirects=2, allow_networks=LOOPBACK))
+    four = FetchLimits(max_redirects=4, allow_networks=LOOPBACK)
+    assert fetch(upstream.url("/r0"), cache, four).body == ICS
 
 
 def test_redirect_to_other_scheme_fails(upstream: Upstream, cache: FetchCache) -> None:
@@ -178,13 +188,13 @@ def test_connection_refused(upstream: Upstream, cache: FetchCache) -> None:
 def test_oversize_by_content_length(upstream: Upstream, cache: FetchCache) -> None:
     upstream.serve_stream("/big", b"x" * 10_000, 200)
     with pytest.raises(FetchError, match=r"^response larger than 1000000 bytes \(limit\) from .*"):
-        fetch(upstream.url("/big"), cache, FetchLimits(max_bytes=1_000_000))
+        fetch(upstream.url("/big"), cache, MB_LIMIT)
 
 
 def test_oversize_streamed_without_content_length(upstream: Upstream, cache: FetchCache) -> None:
     upstream.serve_stream("/big", b"x" * 10_000, 10_000, content_length=False)
     with pytest.raises(FetchError, match=r"^response larger than 1000000 bytes \(limit\) from "):
-        fetch(upstream.url("/big"), cache, FetchLimits(max_bytes=1_000_000))
+        fetch(upstream.url("/big"), cache, MB_LIMIT)
     assert not cache.body_path.exists()
 
 

@@ -33,7 +33,7 @@ def server(site) -> Iterator[str]:
     """Start `feedserver serve` with 2 workers on the test site; yield its base URL."""
     servers: list[subprocess.Popen] = []
 
-    def start(*args: str) -> str:
+    def start(*args: str, token: str = "") -> str:
         port = free_port()
         command = [
             sys.executable,
@@ -54,7 +54,7 @@ def server(site) -> Iterator[str]:
             command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env={**os.environ, "FEEDSERVER_ADMIN_TOKEN": ""},
+            env={**os.environ, "FEEDSERVER_ADMIN_TOKEN": token},
         )
         servers.append(process)
         base = f"http://127.0.0.1:{port}"
@@ -123,5 +123,48 @@ def test_one_worker_refreshes_at_a_time_and_all_see_the_result(site, server, ups
     for _ in range(6):  # both workers answer from the shared store
         body = requests.get(f"{base}/all.ics?from=2026-01-01", timeout=5).content
         assert b"UID:weekly-seminar@example.edu" in body
-    status = requests.get(f"{base}/status", timeout=5).json()
+    status = requests.get(f"{base}/status.json", timeout=5).json()
     assert status["ok"] and status["sources"][0]["events"] == 3
+
+
+def eventually(check, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_admin_changes_reach_every_worker_without_restart(site, server, upstream):
+    upstream.serve("/cal.ics", GOOD)
+    base = server(token="tok")
+    auth = {"Authorization": "Bearer tok"}
+    window = f"{base}/all.ics?from=2026-01-01&to=2026-12-31"
+    body = {"id": "lab", "kind": "ics", "calendar": "ece", "url": upstream.url("/cal.ics")}
+    added = requests.post(f"{base}/admin/api/sources", json=body, headers=auth, timeout=15)
+    assert added.status_code == 201, added.text
+    # Both workers answer (gunicorn spreads the requests): every answer has the new events.
+    for _ in range(6):
+        assert b"UID:weekly-seminar@example.edu" in requests.get(window, timeout=5).content
+    eventually(
+        lambda: all(
+            [s["id"] for s in requests.get(f"{base}/status.json", timeout=5).json()["sources"]]
+            == ["lab"]
+            for _ in range(4)
+        )
+    )
+    # A hand edit of the file: a new mapping is re-applied by the refreshers within seconds.
+    path = site.feeds / "sources" / "lab.toml"
+    path.write_text(path.read_text().replace('calendar = "ece"', 'calendar = "cs"'))
+    cs = f"{base}/calendars/cs.ics?from=2026-01-01&to=2026-12-31"
+    eventually(
+        lambda: all(b"weekly-seminar" in requests.get(cs, timeout=5).content for _ in range(4))
+    )
+    etag = requests.get(f"{base}/admin/api/sources/lab", headers=auth, timeout=5).headers["ETag"]
+    gone = requests.delete(
+        f"{base}/admin/api/sources/lab", headers={**auth, "If-Match": etag}, timeout=15
+    )
+    assert gone.status_code == 200, gone.text
+    for _ in range(6):
+        assert b"weekly-seminar" not in requests.get(window, timeout=5).content
+    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    assert 'route="/admin/api/sources",status="201"} 1' in metrics

@@ -187,14 +187,15 @@ class _Handler(BaseHTTPRequestHandler):
 class Upstream:
     """A threaded HTTP server on 127.0.0.1 whose routes a test declares."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # any 127.x.y.z works on Linux: a second "host" for SSRF tests
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
         self._requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self.in_flight = 0
         self.max_in_flight = 0  # most requests handled at the same moment
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((host, 0), _Handler)
         self._server.upstream = self
         self.port: int = self._server.server_port
         self._thread = threading.Thread(
@@ -300,7 +301,7 @@ class Upstream:
     def url(self, path: str = "/") -> str:
         if not path.startswith("/"):
             path = "/" + path
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def closed_port_url(self, path: str = "/") -> str:
         """A URL on 127.0.0.1 where nothing listens (connection refused)."""

@@ -13,6 +13,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from feedserver.metrics import Metrics
+
 
 @dataclass
 class Rendered:
@@ -37,8 +39,9 @@ class Rendered:
 class ResponseCache:
     """A thread-safe LRU of rendered responses, bounded by the bytes it holds."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, metrics: Metrics | None = None) -> None:
         self.max_bytes = max_bytes
+        self.metrics = metrics
         self._entries: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -49,10 +52,13 @@ class ResponseCache:
             entry = self._entries.get(key)
             if entry is None:
                 self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return entry
+            else:
+                self._entries.move_to_end(key)
+                self.hits += 1
+        if self.metrics is not None:
+            name = "hits" if entry is not None else "misses"
+            self.metrics.inc(f"feedserver_response_cache_{name}_total")
+        return entry
 
     def put(self, key: tuple[str, int], entry: Rendered) -> None:
         with self._lock:
@@ -66,6 +72,11 @@ class ResponseCache:
             while self._bytes > self.max_bytes:
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= evicted.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
     def grew(self, entry: Rendered, before: int) -> None:
         """Account for bytes an entry gained after it was stored (its gzip form)."""

@@ -17,6 +17,7 @@ from werkzeug.http import http_date, is_resource_modified
 from feedserver import agenda, render
 from feedserver import query as feed_query
 from feedserver.store import EventRow
+from feedserver.web import errors
 from feedserver.web.cache import Rendered
 from feedserver.web.services import services
 
@@ -25,15 +26,7 @@ bp = Blueprint("feeds", __name__)
 ICS_TYPE = "text/calendar; charset=utf-8"
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
-# Pages load only feedserver's own CSS and script, and post nowhere: a description that slipped
-# markup through could not run anything.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-}
+PAGE_HEADERS = errors.PAGE_HEADERS
 PREVIEW_LIMIT = 150  # occurrences on a preview page: enough to judge a feed, light on a phone
 
 
@@ -179,15 +172,9 @@ def serve(scope: str, slug: str | None, extension: str) -> Response:
     return respond(cached(q.key("") + f"@{services().today()}", lambda: preview(q)), HTML_TYPE)
 
 
-def _split(name: str) -> tuple[str, str]:
-    for extension in (".ics", ".json"):
-        if name.endswith(extension):
-            return name.removesuffix(extension), extension
-    if "." in name:
-        abort(404)
-    return name, ""
-
-
+# One rule per kind, so that metrics count .ics, .json and preview requests apart (they are
+# labelled by route pattern). Slugs have no dots: "ece.ics" never matches the preview rule's
+# <slug> alone, because werkzeug prefers the rule with the static suffix.
 @bp.get("/all.ics")
 def all_events() -> Response:
     return serve("all", None, ".ics")
@@ -203,11 +190,37 @@ def all_preview() -> Response:
     return serve("all", None, "")
 
 
-@bp.get("/calendars/<name>")
-def calendar(name: str) -> Response:
-    return serve("calendars", *_split(name))
+@bp.get("/calendars/<slug>.ics")
+def calendar_ics(slug: str) -> Response:
+    return serve("calendars", slug, ".ics")
 
 
-@bp.get("/types/<name>")
-def event_type(name: str) -> Response:
-    return serve("types", *_split(name))
+@bp.get("/calendars/<slug>.json")
+def calendar_json(slug: str) -> Response:
+    return serve("calendars", slug, ".json")
+
+
+@bp.get("/calendars/<slug>")
+def calendar(slug: str) -> Response:
+    return serve("calendars", _no_extension(slug), "")
+
+
+@bp.get("/types/<slug>.ics")
+def event_type_ics(slug: str) -> Response:
+    return serve("types", slug, ".ics")
+
+
+@bp.get("/types/<slug>.json")
+def event_type_json(slug: str) -> Response:
+    return serve("types", slug, ".json")
+
+
+@bp.get("/types/<slug>")
+def event_type(slug: str) -> Response:
+    return serve("types", _no_extension(slug), "")
+
+
+def _no_extension(slug: str) -> str:
+    if "." in slug:  # /calendars/ece.xml: no such representation
+        abort(404)
+    return slug

@@ -1,5 +1,4 @@
-"""Stage ⑥: the subscriber's pages: the index of feeds, the feed builder, event pages, QR codes,
-and /healthz and /status.
+"""Stage ⑥: the subscriber's pages: the index of feeds, the feed builder, event pages, QR codes.
 
 Pages are server-rendered (they work without JavaScript; feedserver.js only adds live updates
 and copy buttons) and cached like feeds: per canonical query, store version and day.
@@ -13,7 +12,7 @@ from datetime import datetime, time
 from urllib.parse import parse_qs, urlsplit
 
 import segno
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from feedserver import agenda, render
 from feedserver import query as feed_query
@@ -190,18 +189,19 @@ def _event_ics(event_id: str) -> bytes:
     return render.calendar(head, [row], s.config)
 
 
-@bp.get("/events/<name>")
-def event(name: str) -> Response:
-    if name.endswith(".ics"):
-        event_id = name.removesuffix(".ics")
-        response = respond(
-            cached(f"/events/{event_id}.ics", lambda: _event_ics(event_id)), ICS_TYPE
-        )
-        # "Add this event": a download the calendar app opens (a copy, not a subscription).
-        response.headers["Content-Disposition"] = f'attachment; filename="{event_id}.ics"'
-        return response
-    key = f"/events/{name} @{services().today()}"
-    return respond(cached(key, lambda: _event_page(name)), HTML_TYPE)
+@bp.get("/events/<event_id>.ics")
+def event_ics(event_id: str) -> Response:
+    entry = cached(f"/events/{event_id}.ics", lambda: _event_ics(event_id))
+    response = respond(entry, ICS_TYPE)
+    # "Add this event": a download the calendar app opens (a copy, not a subscription).
+    response.headers["Content-Disposition"] = f'attachment; filename="{event_id}.ics"'
+    return response
+
+
+@bp.get("/events/<event_id>")
+def event(event_id: str) -> Response:
+    key = f"/events/{event_id} @{services().today()}"
+    return respond(cached(key, lambda: _event_page(event_id)), HTML_TYPE)
 
 
 def _qr(feed_url: str) -> bytes:
@@ -233,36 +233,3 @@ def _qr(feed_url: str) -> bytes:
 def qr() -> Response:
     feed_url = request.args.get("feed", "")
     return respond(cached(f"/qr.svg {feed_url}", lambda: _qr(feed_url)), "image/svg+xml")
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    version, changed = services().store.version()
-    return Response(f"ok version={version} changed={changed.isoformat()}\n", mimetype="text/plain")
-
-
-@bp.get("/status")
-def status() -> Response:
-    """Per-source health: last success, last error and warnings."""
-    s = services()
-    statuses = s.store.statuses()
-    sources = []
-    for source in s.config.sources:
-        st = statuses.get(source.id)
-        sources.append(
-            {
-                "id": source.id,
-                "name": source.name,
-                "kind": source.kind,
-                "calendar": source.calendar,
-                "enabled": source.enabled,
-                "location": source.location,
-                "ok": bool(st and st.ok),
-                "last_attempt": st.last_attempt.isoformat() if st and st.last_attempt else None,
-                "last_success": st.last_success.isoformat() if st and st.last_success else None,
-                "last_error": st.last_error if st else None,
-                "events": st.event_count if st else 0,
-                "warnings": st.warnings if st else [],
-            }
-        )
-    return jsonify({"ok": all(x["ok"] for x in sources if x["enabled"]), "sources": sources})

@@ -1,4 +1,4 @@
-"""Stage ⑥: what the web layer reads: configuration, store and response cache of one app."""
+"""Stage ⑥: what the web layer reads: configuration, store, response cache, metrics."""
 
 from __future__ import annotations
 
@@ -9,17 +9,37 @@ from datetime import UTC, date, datetime
 
 from flask import current_app
 
-from feedserver.config import Config
+from feedserver.admin import Admin, Loader
+from feedserver.config import Config, LiveConfig
+from feedserver.metrics import Metrics
 from feedserver.store import Store
 from feedserver.web.cache import ResponseCache
 
 
 @dataclass
 class Services:
-    config: Config
+    live: LiveConfig
+    load: Loader
     store: Store
     cache: ResponseCache
+    metrics: Metrics
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _seen: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The configuration in force: reloaded when feeds/ changes (at most once a second);
+        a reload empties the response cache, since names and types may have changed."""
+        config = self.live.current()
+        if config is not self._seen:
+            if self._seen is not None:
+                self.cache.clear()
+            self._seen = config
+        return config
+
+    def admin(self) -> Admin:
+        config = self.live.current()
+        return Admin(self.load, self.store, config.feeds_dir, config.data_dir)
 
     def today(self) -> date:
         """The site's local date: default feed windows are counted from it."""

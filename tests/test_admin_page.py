@@ -1,0 +1,131 @@
+"""The admin page in headless Chromium (Debian's package, driven by Playwright) over real HTTP.
+
+Playwright drives the system's /usr/bin/chromium (scripts/test-setup.sh installs it); it never
+downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from feedserver.app import create_app
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "page-token"
+GOOD = (SAMPLES / "ics" / "recurring_overrides.ics").read_bytes()
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def base(site) -> Iterator[str]:
+    """The app on a real HTTP server on 127.0.0.1 (werkzeug, threaded), admin API on."""
+    app = create_app(
+        {"FEEDS": site.feeds, "DATA": site.data, "ENVIRON": {"FEEDSERVER_ADMIN_TOKEN": TOKEN}}
+    )
+    site.apps.append(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(base) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        yield tab
+        context.close()
+        browser.close()
+
+
+def test_admin_page_lists_tests_adds_edits_and_removes(site, base, page, upstream):
+    from playwright.sync_api import expect
+
+    site.source("old", 'name = "Old feed"\nkind = "ics"\ncalendar = "cs"', GOOD)
+    upstream.serve("/cal.ics", GOOD)
+    page.goto(f"{base}/admin/")
+
+    # A wrong token is refused with the API's message; the right one shows the sources.
+    page.fill("#token", "wrong")
+    page.click("#login-button")
+    expect(page.locator("#messages")).to_have_text("invalid bearer token")
+    page.fill("#token", TOKEN)
+    page.click("#login-button")
+    expect(page.locator("#row-old")).to_contain_text("Old feed")
+
+    # Test a new source: a preview, nothing written.
+    before = site.snapshot()
+    page.click("#new-button")
+    page.fill("#f-id", "talks")
+    page.fill("#f-name", "Talks")
+    page.fill("#f-url", upstream.url("/cal.ics"))
+    page.select_option("#f-calendar", "ece")
+    page.check("#f-types input[value=seminar]")
+    page.click("#test-button")
+    expect(page.locator("#preview-summary")).to_contain_text("3 events (1 recurring), HTTP 200")
+    assert site.snapshot() == before
+
+    # A bad value: the server's validation message, and still nothing written.
+    page.fill("#f-timezone", "Mars/Olympus")
+    page.click("#save-button")
+    expect(page.locator("#messages")).to_have_text(
+        "timezone 'Mars/Olympus' is not an IANA time zone name"
+    )
+    assert site.snapshot() == before
+
+    # Fixed: saved, refreshed, listed with its events.
+    page.fill("#f-timezone", "")
+    page.click("#save-button")
+    expect(page.locator("#row-talks")).to_contain_text("ok")
+    expect(page.locator("#row-talks td").nth(5)).to_have_text("3")
+    assert site.config().source("talks").types == ("seminar",)
+
+    # Edit: the form comes back filled in; the change is saved with If-Match.
+    page.locator("#row-talks button", has_text="Edit").click()
+    expect(page.locator("#f-url")).to_have_value(upstream.url("/cal.ics"))
+    page.fill("#f-name", "Seminar talks")
+    page.click("#save-button")
+    expect(page.locator("#row-talks")).to_contain_text("Seminar talks")
+    assert site.config().source("talks").name == "Seminar talks"
+
+    # The token survives a reload of the tab (sessionStorage).
+    page.reload()
+    expect(page.locator("#row-talks")).to_be_visible()
+
+    # Remove, after the confirmation dialog.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#row-talks button", has_text="Remove").click()
+    expect(page.locator("#row-talks")).to_have_count(0)
+    assert not (site.feeds / "sources" / "talks.toml").exists()
+
+
+def test_page_is_locked_down(base):
+    import requests
+
+    response = requests.get(f"{base}/admin/", timeout=5)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Bearer" not in response.text and TOKEN not in response.text
