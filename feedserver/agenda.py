@@ -21,7 +21,7 @@ from feedserver.config import Config
 from feedserver.details import Facts, load
 from feedserver.normalize import Horizon, occurrences
 from feedserver.query import FeedQuery, describe
-from feedserver.store import Match, Selection, StoredEvent
+from feedserver.selection import Match, Selection, StoredEvent
 
 
 @dataclass(frozen=True)

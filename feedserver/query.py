@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from feedserver.config import Config
 from feedserver.details import fold
 from feedserver.errors import NotFound, QueryError
-from feedserver.store import Selection
+from feedserver.selection import Selection
 
 PARAMETERS = (
     "calendar",

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feedserver import selection as selection_
 from feedserver.normalize import Contribution, Horizon
+from feedserver.selection import EventRow, Match, Selection, StoredEvent
+
+__all__ = ["EventRow", "Match", "Selection", "Store", "StoredEvent", "event_id"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -106,13 +110,6 @@ INSERT OR IGNORE INTO state VALUES (1, 0, '1970-01-01T00:00:00+00:00');
 # upstream answers 304: events are derived data.
 SCHEMA_VERSION = 2
 _DERIVED = ("contributions", "events", "event_calendars", "event_types", "occurrences")
-# An event with an occurrence in [:start, :end); outside the precomputed horizon, a series
-# counts when its span overlaps the window.
-_IN_WINDOW = """((e.occ_first < :end AND e.occ_last > :start
-     AND (e.recurring = 0 OR EXISTS (SELECT 1 FROM occurrences o
-          WHERE o.uid = e.uid AND o.end > :start AND o.start < :end)))
-    OR ((:start < e.h_start OR :end > e.h_end) AND e.start < :end
-        AND (e.series_end IS NULL OR e.series_end > :start)))"""
 # Columns added after the first release: (table, column, declaration) for older store files.
 _ADDED_COLUMNS = (
     ("sources", "http_status", "INTEGER"),
@@ -193,64 +190,6 @@ class SourceStatus:
         return self.last_error is None and self.last_success is not None
 
 
-@dataclass(frozen=True)
-class EventRow:
-    uid: str
-    body: bytes
-    tzids: tuple[str, ...]
-    first_year: int
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which events a feed holds: an occurrence in [start, end) (UTC epoch seconds) and every
-    filter given. Within a filter any value matches (any-of); all filters must match.
-    Text values are folded (details.fold) by the caller."""
-
-    start: int
-    end: int
-    calendars: tuple[tuple[str, ...], ...] = ()  # each group: any of its slugs
-    types: tuple[tuple[str, ...], ...] = ()
-    exclude_types: tuple[str, ...] = ()
-    words: tuple[tuple[str, ...], ...] = ()  # any alternative; all words of it in the text
-    locations: tuple[str, ...] = ()  # words or phrases of the place
-    audiences: tuple[str, ...] = ()  # words or phrases of the audience
-    online: bool | None = None  # True: with a meeting link; False: without
-
-
-@dataclass(frozen=True)
-class Match:
-    """One selected event with what pages and JSON show; ``occurrences`` (start, end,
-    component) lie in the window, or are None when the window leaves the precomputed horizon
-    (then ``body`` is set for the caller to expand)."""
-
-    uid: str
-    id: str
-    details: str
-    recurring: bool
-    calendars: tuple[str, ...]
-    types: tuple[str, ...]
-    occurrences: tuple[tuple[int, int, int], ...] | None
-    body: bytes | None = None
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """One event as /events/<id> shows it."""
-
-    uid: str
-    id: str
-    body: bytes
-    tzids: tuple[str, ...]
-    first_year: int
-    details: str
-    recurring: bool
-    calendars: tuple[str, ...]
-    types: tuple[str, ...]
-    sequence: int
-    last_modified: datetime
-
-
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -327,173 +266,25 @@ class Store:
         """Raise sqlite3.Error unless the store can be read (the health check)."""
         self.db.execute("SELECT version FROM state").fetchone()
 
-    def count_events(self) -> int:
-        return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
-
-    def _where(self, selection: Selection) -> tuple[str, dict[str, object]]:
-        where = [_IN_WINDOW]
-        params: dict[str, object] = {"start": selection.start, "end": selection.end}
-
-        def names(prefix: str, values: Sequence[str], start: str = "") -> str:
-            for m, value in enumerate(values):
-                params[f"{prefix}_{m}"] = start + value
-            return ", ".join(f":{prefix}_{m}" for m in range(len(values)))
-
-        for table, groups in (
-            ("event_calendars", selection.calendars),
-            ("event_types", selection.types),
-        ):
-            for n, group in enumerate(groups):
-                slugs = names(f"{table}{n}", group)
-                where.append(f"e.uid IN (SELECT uid FROM {table} WHERE slug IN ({slugs}))")
-        if selection.exclude_types:
-            slugs = names("x", selection.exclude_types)
-            where.append(f"e.uid NOT IN (SELECT uid FROM event_types WHERE slug IN ({slugs}))")
-        # instr() of " word" in folded text that starts with a space: a word matches where a
-        # word starts ("learn" finds "learning"); cheap enough here because the window
-        # condition, checked first, has already narrowed the rows.
-        alternatives = []
-        for n, words in enumerate(selection.words):
-            alternatives.append(
-                " AND ".join(f"instr(e.search_text, :w{n}_{m}) > 0" for m in range(len(words)))
-            )
-            names(f"w{n}", words, " ")
-        if alternatives:
-            where.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
-        for column, values, prefix in (
-            ("location_text", selection.locations, "l"),
-            ("audience_text", selection.audiences, "a"),
-        ):
-            if values:
-                names(prefix, values, " ")
-                tests = (f"instr(e.{column}, :{prefix}_{m}) > 0" for m in range(len(values)))
-                where.append("(" + " OR ".join(tests) + ")")
-        if selection.online is not None:
-            where.append(f"e.online = {int(selection.online)}")
-        return " AND ".join(where), params
+    # -- selecting for feeds and pages (feedserver/selection.py) --------------------------------
 
     def select(self, selection: Selection) -> list[EventRow]:
-        """The selected events' bytes, in feed order (first start, then UID)."""
-        where, params = self._where(selection)
-        sql = (
-            f"SELECT e.uid, e.body, e.tzids, e.first_year FROM events e WHERE {where}"
-            " ORDER BY e.start, e.uid"
-        )
-        return [
-            EventRow(uid, body, tuple(tzids.split()), year)
-            for uid, body, tzids, year in self.db.execute(sql, params)
-        ]
+        return selection_.select(self.db, selection)
 
     def matches(self, selection: Selection) -> list[Match]:
-        """The selected events with their details and their occurrences in the window."""
-        where, params = self._where(selection)
-        rows = self.db.execute(
-            "SELECT e.uid, e.id, e.details, e.recurring, e.start,"
-            " CASE WHEN :start < e.h_start OR :end > e.h_end THEN e.body END"
-            f" FROM events e WHERE {where} ORDER BY e.start, e.uid",
-            params,
-        ).fetchall()
-        if not rows:
-            return []
-        selected = f"SELECT e.uid FROM events e WHERE {where}"
-        slugs: dict[str, dict[str, list[str]]] = {"event_calendars": {}, "event_types": {}}
-        for table, per_uid in slugs.items():
-            for uid, slug in self.db.execute(
-                f"SELECT uid, slug FROM {table} WHERE uid IN ({selected})", params
-            ):
-                per_uid.setdefault(uid, []).append(slug)
-        occurrences: dict[str, list[tuple[int, int, int]]] = {}
-        for uid, start, end, variant in self.db.execute(
-            "SELECT uid, start, end, variant FROM occurrences WHERE uid IN"
-            f" ({selected}) AND end > :start AND start < :end ORDER BY uid, start",
-            params,
-        ):
-            occurrences.setdefault(uid, []).append((start, end, variant))
-        result = []
-        for uid, event_id_, details_json, recurring, first_start, body in rows:
-            if body is not None and recurring:
-                found: tuple[tuple[int, int, int], ...] | None = None
-            elif recurring:
-                found = tuple(occurrences.get(uid, ()))
-            else:
-                found = ((first_start, first_start, 0),)  # the end: from its duration
-            result.append(
-                Match(
-                    uid,
-                    event_id_,
-                    details_json,
-                    bool(recurring),
-                    tuple(slugs["event_calendars"].get(uid, ())),
-                    tuple(slugs["event_types"].get(uid, ())),
-                    found,
-                    body if found is None else None,
-                )
-            )
-        return result
+        return selection_.matches(self.db, selection)
 
     def event(self, event_id_: str) -> StoredEvent | None:
-        """The event with this id (see :func:`event_id`), or None."""
-        row = self.db.execute(
-            "SELECT uid, id, body, tzids, first_year, details, recurring, sequence,"
-            " last_modified FROM events WHERE id = ?",
-            (event_id_,),
-        ).fetchone()
-        if row is None:
-            return None
-        uid = row[0]
-        calendars, types = (
-            tuple(s for (s,) in self.db.execute(f"SELECT slug FROM {t} WHERE uid = ?", (uid,)))
-            for t in ("event_calendars", "event_types")
-        )
-        return StoredEvent(
-            uid,
-            row[1],
-            row[2],
-            tuple(row[3].split()),
-            row[4],
-            row[5],
-            bool(row[6]),
-            calendars,
-            types,
-            row[7],
-            datetime.fromisoformat(row[8]),
-        )
+        return selection_.event(self.db, event_id_)
 
     def occurrences_of(self, uid: str, start: int, end: int) -> list[tuple[int, int, int]] | None:
-        """A series' precomputed occurrences in [start, end), or None outside the horizon."""
-        row = self.db.execute(
-            "SELECT h_start, h_end, recurring, start FROM events WHERE uid = ?", (uid,)
-        ).fetchone()
-        if row is None:
-            return []
-        if start < row[0] or end > row[1]:
-            return None
-        if not row[2]:
-            return [(row[3], row[3], 0)]
-        return list(
-            self.db.execute(
-                "SELECT start, end, variant FROM occurrences WHERE uid = ? AND end > ?"
-                " AND start < ? ORDER BY start",
-                (uid, start, end),
-            )
-        )
+        return selection_.occurrences_of(self.db, uid, start, end)
 
     def upcoming_counts(self, start: int, end: int) -> dict[str, dict[str, int]]:
-        """Events with an occurrence in [start, end): ``{"all": {"": n}, "calendars": {slug:
-        n}, "types": {slug: n}}``."""
-        params = {"start": start, "end": end}
-        result: dict[str, dict[str, int]] = {}
-        total = self.db.execute(f"SELECT count(*) FROM events e WHERE {_IN_WINDOW}", params)
-        result["all"] = {"": total.fetchone()[0]}
-        for key, table in (("calendars", "event_calendars"), ("types", "event_types")):
-            result[key] = dict(
-                self.db.execute(
-                    f"SELECT t.slug, count(*) FROM {table} t JOIN events e ON e.uid = t.uid"
-                    f" WHERE {_IN_WINDOW} GROUP BY t.slug",
-                    params,
-                )
-            )
-        return result
+        return selection_.upcoming_counts(self.db, start, end)
+
+    def count_events(self) -> int:
+        return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
 
     def counts(self, table: str) -> dict[str, int]:
         """Events per calendar (``event_calendars``) or per type (``event_types``)."""
