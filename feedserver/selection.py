@@ -47,18 +47,24 @@ class Selection:
 
 @dataclass(frozen=True)
 class Match:
-    """One selected event with what pages and JSON show; ``occurrences`` (start, end,
-    component) lie in the window, or are None when the window leaves the precomputed horizon
-    (then ``body`` is set for the caller to expand)."""
+    """One selected event; ``occurrences`` (start, end, component) lie in the window, or are
+    None when the window leaves the precomputed horizon (then ``body`` is set for the caller
+    to expand). What pages show of it comes from :func:`described`, for the few shown."""
 
     uid: str
     id: str
-    details: str
     recurring: bool
-    calendars: tuple[str, ...]
-    types: tuple[str, ...]
     occurrences: tuple[tuple[int, int, int], ...] | None
     body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Described:
+    """What pages and JSON show of an event: details.Facts as JSON, its calendars and types."""
+
+    details: str
+    calendars: tuple[str, ...]
+    types: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -135,50 +141,56 @@ def select(db: sqlite3.Connection, selection: Selection) -> list[EventRow]:
 
 
 def matches(db: sqlite3.Connection, selection: Selection) -> list[Match]:
-    """The selected events with their details and their occurrences in the window."""
+    """The selected events with their occurrences in the window, in feed order."""
     where, params = _where(selection)
     rows = db.execute(
-        "SELECT e.uid, e.id, e.details, e.recurring, e.start,"
-        " CASE WHEN :start < e.h_start OR :end > e.h_end THEN e.body END"
+        "SELECT e.uid, e.id, e.recurring, e.start,"
+        " CASE WHEN e.recurring AND (:start < e.h_start OR :end > e.h_end) THEN e.body END"
         f" FROM events e WHERE {where} ORDER BY e.start, e.uid",
         params,
     ).fetchall()
-    if not rows:
-        return []
-    selected = f"SELECT e.uid FROM events e WHERE {where}"
-    slugs: dict[str, dict[str, list[str]]] = {"event_calendars": {}, "event_types": {}}
-    for table, per_uid in slugs.items():
-        for uid, slug in db.execute(
-            f"SELECT uid, slug FROM {table} WHERE uid IN ({selected})", params
-        ):
-            per_uid.setdefault(uid, []).append(slug)
     occurrences: dict[str, list[tuple[int, int, int]]] = {}
-    for uid, start, end, variant in db.execute(
-        "SELECT uid, start, end, variant FROM occurrences WHERE uid IN"
-        f" ({selected}) AND end > :start AND start < :end ORDER BY uid, start",
-        params,
-    ):
-        occurrences.setdefault(uid, []).append((start, end, variant))
+    if any(row[2] for row in rows):
+        for uid, start, end, variant in db.execute(
+            "SELECT o.uid, o.start, o.end, o.variant FROM occurrences o WHERE o.uid IN"
+            f" (SELECT e.uid FROM events e WHERE {where} AND e.recurring)"
+            " AND o.end > :start AND o.start < :end ORDER BY o.uid, o.start",
+            params,
+        ):
+            occurrences.setdefault(uid, []).append((start, end, variant))
     result = []
-    for uid, event_id_, details_json, recurring, first_start, body in rows:
-        if body is not None and recurring:
+    for uid, event_id_, recurring, first_start, body in rows:
+        if body is not None:
             found: tuple[tuple[int, int, int], ...] | None = None
         elif recurring:
             found = tuple(occurrences.get(uid, ()))
         else:
             found = ((first_start, first_start, 0),)  # the end: from its duration
-        result.append(
-            Match(
-                uid,
-                event_id_,
-                details_json,
-                bool(recurring),
+        result.append(Match(uid, event_id_, bool(recurring), found, body))
+    return result
+
+
+def described(db: sqlite3.Connection, uids: Sequence[str]) -> dict[str, Described]:
+    """Details, calendars and types of these events (pages read them for the events shown)."""
+    result: dict[str, Described] = {}
+    unique = list(dict.fromkeys(uids))
+    for n in range(0, len(unique), 500):  # SQLite's limit on bound parameters
+        chunk = unique[n : n + 500]
+        marks = ", ".join("?" * len(chunk))
+        slugs: dict[str, dict[str, list[str]]] = {"event_calendars": {}, "event_types": {}}
+        for table, per_uid in slugs.items():
+            for uid, slug in db.execute(
+                f"SELECT uid, slug FROM {table} WHERE uid IN ({marks})", chunk
+            ):
+                per_uid.setdefault(uid, []).append(slug)
+        for uid, details in db.execute(
+            f"SELECT uid, details FROM events WHERE uid IN ({marks})", chunk
+        ):
+            result[uid] = Described(
+                details,
                 tuple(slugs["event_calendars"].get(uid, ())),
                 tuple(slugs["event_types"].get(uid, ())),
-                found,
-                body if found is None else None,
             )
-        )
     return result
 
 

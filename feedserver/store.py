@@ -20,9 +20,9 @@ from pathlib import Path
 
 from feedserver import selection as selection_
 from feedserver.normalize import Contribution, Horizon
-from feedserver.selection import EventRow, Match, Selection, StoredEvent
+from feedserver.selection import Described, EventRow, Match, Selection, StoredEvent
 
-__all__ = ["EventRow", "Match", "Selection", "Store", "StoredEvent", "event_id"]
+__all__ = ["Described", "EventRow", "Match", "Selection", "Store", "StoredEvent", "event_id"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -273,6 +273,9 @@ class Store:
 
     def matches(self, selection: Selection) -> list[Match]:
         return selection_.matches(self.db, selection)
+
+    def described(self, uids: Sequence[str]) -> dict[str, Described]:
+        return selection_.described(self.db, uids)
 
     def event(self, event_id_: str) -> StoredEvent | None:
         return selection_.event(self.db, event_id_)

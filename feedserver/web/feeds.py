@@ -119,7 +119,8 @@ def occurrences(
     s = services()
     selection = q.selection(s.config.timezone, start)
     matches = s.store.matches(selection)
-    return agenda.expand_matches(matches, (selection.start, selection.end), s.config, limit)
+    window = (selection.start, selection.end)
+    return agenda.expand_matches(matches, window, s.config, s.store.described, limit)
 
 
 def feed_json(q: feed_query.FeedQuery) -> bytes:
