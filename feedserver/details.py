@@ -50,6 +50,8 @@ _LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+# Pages make links of these: only web addresses (an upstream URL:javascript:… stays text).
+_WEB = re.compile(r"(?i)https?://[^\s\"'<>]+")
 # A location that, once its links are gone, names no place: "Zoom", "Online (Teams)".
 _ONLINE_ONLY = re.compile(
     r"(?i)(?:online|virtual|remote|web|internet|zoom|teams|microsoft teams|webex|google meet"
@@ -124,7 +126,7 @@ def _meeting(component: icalendar.Event) -> tuple[str, str]:
     (LOCATION, DESCRIPTION, URL, X-ALT-DESC, vendor properties) and put each meeting here."""
     conferences = component.get("CONFERENCE")
     for conference in conferences if isinstance(conferences, list) else [conferences]:
-        if conference is not None and "://" in str(conference):
+        if conference is not None and _WEB.fullmatch(str(conference)):
             label = conference.params.get("LABEL", "") if hasattr(conference, "params") else ""
             return str(conference), str(label)
     return "", ""
@@ -195,7 +197,7 @@ def facts(component: icalendar.Event, zone: tzinfo) -> Facts:
         host=fields.get("host", ""),
         audience=fields.get("audience", ""),
         contact=fields.get("contact", ""),
-        url=url if url and url != meeting_url else "",
+        url=url if _WEB.fullmatch(url) and url != meeting_url else "",
         status=_text(component, "STATUS").upper(),
         all_day=not isinstance(start, datetime),
         tzid=tzid,

@@ -99,3 +99,12 @@ def test_labels_match_the_ones_content_writes():
     for key, _, labels in content._FIELDS:
         if key in keys:
             assert {label.casefold() for label in labels} == set(details._LABELLED[keys[key]])
+
+
+def test_only_web_addresses_become_links():
+    event = icalendar.Event.from_ical(
+        "BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260101T100000Z\r\nURL:javascript:alert(1)\r\n"
+        "CONFERENCE;VALUE=URI:javascript://%0Aalert(1)\r\nEND:VEVENT\r\n"
+    )
+    facts = details.facts(event, LA)
+    assert (facts.url, facts.meeting_url, facts.online) == ("", "", False)
