@@ -28,6 +28,7 @@ import icalendar
 from feedserver.config import Config, Source
 from feedserver.htmltext import (
     EMAIL,
+    adds_markup,
     field_html,
     html_to_text,
     inline_html,
@@ -470,11 +471,13 @@ def _render(
     parts.append("\n".join(f"{f.label}: {f.value}".rstrip() for f in fields))
     parts.append(f"{PAGE}: {page}" if page else "")
     text = "\n\n".join(p for p in parts if p)
+    rich = any(adds_markup(t) for t in (*header, free_text, *(f.value for f in fields)))
+    if not (rich and text):
+        return text, None
     fragment = _header_html(header) + paragraphs_html(free_text)
     fragment += "".join(field_html(f.label, f.value) for f in fields)
-    rich = "<a " in fragment or "<li>" in fragment
     fragment += field_html(PAGE, page) if page else ""
-    return text, f"<html><body>{sanitize(fragment)}</body></html>" if rich and text else None
+    return text, f"<html><body>{sanitize(fragment)}</body></html>"
 
 
 def _other_properties(event: icalendar.Event, fields: list[_Field]) -> None:

@@ -253,6 +253,22 @@ def paragraphs_html(text: str) -> str:
     return "".join(out)
 
 
+def adds_markup(text: str) -> bool:
+    """Whether ``paragraphs_html(text)`` holds a link or a list item: the cheap test that lets
+    an event skip building HTML nobody needs.
+
+    >>> adds_markup("Room 132"), adds_markup("see https://x.example"), adds_markup("- one")
+    (False, True, True)
+    """
+    if ("://" in text and _URL.search(text)) or ("@" in text and _LINKABLE.search(text)):
+        return True
+    for line in text.split("\n"):
+        item = _LIST_ITEM.match(line)
+        if item is not None and line[item.end() :]:
+            return True
+    return False
+
+
 def field_html(label: str, value: str) -> str:
     """``<p><b>Label:</b> value…</p>``, the label leading the value's first paragraph."""
     head = f"<b>{html.escape(label, quote=False)}:</b>"
