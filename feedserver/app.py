@@ -16,7 +16,7 @@ from feedserver.errors import AlreadyExists, ConfigError, NotFound, QueryError, 
 from feedserver.metrics import Metrics
 from feedserver.refresh import Refresher, observe_outcome
 from feedserver.store import Store
-from feedserver.web import admin, feeds, filters, health, pages
+from feedserver.web import admin, calendar, feeds, filters, health, pages
 from feedserver.web.cache import ResponseCache
 from feedserver.web.errors import error_response
 from feedserver.web.services import Services
@@ -60,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return {"config": config, "timezone": config.timezone}
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)

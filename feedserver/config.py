@@ -50,6 +50,10 @@ SITE_SETTINGS: dict[str, tuple[Any, str]] = {
     "feeds.cache_max_age": (900, "Cache-Control max-age of feeds, in seconds"),
     "feeds.gzip": (True, "gzip feeds for clients that send Accept-Encoding: gzip"),
     "feeds.response_cache_mb": (64, "memory bound of the in-process response cache, in MiB"),
+    "pages.first_weekday": (
+        "sunday",
+        "first day of the week in /calendar's month grid (sunday or monday)",
+    ),
     "store.horizon_past_days": (400, "occurrences are precomputed from this many days back"),
     "store.horizon_future_days": (1100, "… up to this many days ahead"),
     "fetch.connect_timeout": (5.0, "seconds to connect to an upstream"),
@@ -63,6 +67,9 @@ SITE_SETTINGS: dict[str, tuple[Any, str]] = {
         "non-public networks (CIDRs) sources may be fetched from, e.g. ['127.0.0.0/8']",
     ),
 }
+
+# pages.first_weekday's values, in datetime.date.weekday() order
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 SOURCE_KEYS = {
     "name": "display name of the source",
@@ -237,6 +244,11 @@ def _check_settings(path: Path, s: dict[str, Any], problems: list[str]) -> None:
             problems.append(
                 f"{path}: fetch.allow_networks: {value!r} is not a network like 10.0.0.0/8"
             )
+    if s["pages.first_weekday"] not in WEEKDAYS:
+        problems.append(
+            f"{path}: pages.first_weekday must be one of {', '.join(WEEKDAYS)},"
+            f" got {s['pages.first_weekday']!r}"
+        )
     for key, (default, _) in SITE_SETTINGS.items():
         if isinstance(default, int | float) and not isinstance(default, bool):
             if isinstance(s[key], int | float) and s[key] < 0:

@@ -41,8 +41,8 @@ def when(o: Occurrence, timezone: str, with_day: bool = False) -> str:
     if not isinstance(o.start, datetime):
         assert isinstance(o.end, date)
         last = o.end - timedelta(days=1)
-        text = "All day" + (f" until {short_day(last)}" if last > o.start else "")
-        return (short_day(o.start) + ", " + text.lower()) if with_day else text
+        until = f" until {short_day(last)}" if last > o.start else ""
+        return f"{short_day(o.start)}, all day{until}" if with_day else f"All day{until}"
     zone = zoneinfo.ZoneInfo(timezone)
     start = o.start.astimezone(zone)
     assert isinstance(o.end, datetime)

@@ -1,0 +1,196 @@
+"""Stage ⑥: the calendar page (/calendar): month grid, the selected day's events and the filters,
+over the Flask test client on tests/samples/ics/calendar_month_edges.ics (the browser test is
+in test_calendar_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+
+import pytest
+
+from feedserver import config as configuration
+from feedserver.errors import ConfigError
+from tests.conftest import NOW, Site
+
+MARCH = {1: 1, 3: 1, 8: 1, 10: 1, 18: 1, 19: 1, 20: 1, 25: 1, 30: 1, 31: 3}
+
+
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    s = Site(tmp_path_factory.mktemp("edges"))
+    s.sample("edges", "calendar_month_edges.ics", "ece")
+    s.refresh()
+    yield s
+    for app in s.apps:
+        app.extensions["feedserver"].store.close()
+
+
+@pytest.fixture(scope="module")
+def web(edges: Site):
+    return edges.client(now=NOW)
+
+
+def page(web, url: str, status: int = 200) -> str:
+    response = web.get(url)
+    assert response.status_code == status, response.data[:500]
+    return response.data.decode()
+
+
+def counts(html: str) -> dict[int, int]:
+    """Day of month → events, read from the grid's screen-reader labels."""
+    labels = re.findall(r'aria-label="\w+ (\d+), (\d+) events?', html)
+    return {int(day): int(n) for day, n in labels if int(n)}
+
+
+def titles(html: str) -> list[str]:
+    listing = html[html.index('id="day-heading"') :]
+    return [unescape(t) for t in re.findall(r'<h3 class="title"><a [^>]*>([^<]*)</a>', listing)]
+
+
+def heading(html: str) -> str:
+    return unescape(re.search(r'<h2 id="day-heading"[^>]*>([^<]*)</h2>', html)[1])
+
+
+def test_month_grid_counts_each_day_an_event_is_on(web):
+    html = page(web, "/calendar")  # NOW is March 1, 2026 in Los Angeles
+    assert '<h2 id="month-heading">March 2026</h2>' in html
+    # 23:30 on Feb 28 stays in February, 00:30 on April 1 in April; the weekly series skips
+    # its EXDATE (17th) and moves the 24th to the 25th; the conference covers 18-20.
+    assert counts(html) == MARCH
+    assert 'aria-label="March 31, 3 events"' in html
+    assert 'aria-label="March 1, 1 event, today" aria-current="date"' in html
+    assert 'class="day has-events today selected"' in html
+
+
+def test_today_is_selected_and_listed(web):
+    html = page(web, "/calendar")
+    assert heading(html) == "Events for Sunday, March 1, 2026"
+    assert titles(html) == ["Early March Owl Walk"]
+
+
+def test_month_edge_events_at_2330_and_0030(web):
+    html = page(web, "/calendar?day=2026-03-31")
+    assert heading(html) == "Events for Tuesday, March 31, 2026"
+    assert titles(html) == [
+        "Spring Retreat Across the Month Edge",
+        "Weekly Reading Group",
+        "Last Half Hour of March",
+    ]
+    assert "11:30 PM – Wed, Apr 1, 2026, 12:00 AM PDT" in html
+    april = page(web, "/calendar?month=2026-04")
+    assert counts(april)[1] == 2  # the 00:30 talk and the retreat's last day
+    # not today's month: the first day with events is selected
+    assert titles(april) == ["Spring Retreat Across the Month Edge", "First Half Hour of April"]
+    february = page(web, "/calendar?month=2026-02")
+    assert counts(february) == {28: 1}
+
+
+def test_dst_day_shows_the_local_times_with_their_zone(web):
+    html = page(web, "/calendar?day=2026-03-08")
+    assert titles(html) == ["Through the Spring-Forward Gap"]
+    assert "1:30 AM – 3:30 AM PDT" in html
+    weekly = page(web, "/calendar?day=2026-03-10")  # after the change: still 10:00 local
+    assert "10:00 AM – 11:00 AM PDT" in weekly
+
+
+def test_weekly_series_with_exception_and_exdate(web):
+    assert titles(page(web, "/calendar?day=2026-03-17")) == []
+    assert titles(page(web, "/calendar?day=2026-03-24")) == []
+    moved = page(web, "/calendar?day=2026-03-25")
+    assert titles(moved) == ["Weekly Reading Group (moved to Wednesday)"]
+    assert "3:00 PM – 4:00 PM PDT" in moved
+
+
+def test_three_day_conference_is_on_each_day(web):
+    for day in ("2026-03-18", "2026-03-19", "2026-03-20"):
+        html = page(web, f"/calendar?day={day}")
+        assert titles(html) == ["Three-Day Robotics Conference"]
+        assert "Wed, Mar 18, 2026, all day until Fri, Mar 20, 2026" in html
+    assert titles(page(web, "/calendar?day=2026-03-21")) == []
+
+
+def test_event_shows_its_details_and_links(web):
+    html = page(web, "/calendar?day=2026-03-31")
+    assert '<dd class="speaker">Ada Lovelace</dd>' in html
+    assert '<dd class="location">EEB 132</dd>' in html
+    assert '<span class="calendar">Electrical Engineering</span>' in html
+    assert '<span class="type">Seminar</span>' in html
+    assert re.search(r'<a class="button" href="https://hillside.zoom.us/j/98648507063">', html)
+    assert '<details class="description">' in html
+    assert re.search(r'href="/events/[^"]+\.ics">Add this event', html)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "feed"),
+    [
+        ("type=workshop", {8: 1, 18: 1, 19: 1, 20: 1}, "/types/workshop"),
+        ("type=seminar&q=reading", {3: 1, 10: 1, 25: 1, 31: 1}, "/types/seminar?q=reading"),
+        ("type=seminar,social", {1: 1, 3: 1, 10: 1, 25: 1, 30: 1, 31: 3}, None),
+        ("calendar=cs", {}, "/calendars/cs"),
+        (
+            "calendar=ece&exclude_type=seminar",
+            {1: 1, 8: 1, 18: 1, 19: 1, 20: 1, 30: 1, 31: 1},
+            None,
+        ),
+        ("calendar=ece&type=social&q=retreat", {30: 1, 31: 1}, None),
+    ],
+)
+def test_filters_are_the_feeds_parameters(web, query, expected, feed):
+    html = page(web, f"/calendar?{query}")
+    assert counts(html) == expected
+    href = unescape(re.search(r'id="subscribe-view" href="([^"]*)"', html)[1])
+    if feed is not None:
+        assert href == feed
+    # the page, its feed and its .ics differ only in path and extension
+    ics = unescape(re.search(r'<a href="([^"]*)">\.ics</a>', html)[1])
+    assert ics.replace(".ics", "", 1) == href
+    assert web.get(ics).status_code == 200
+
+
+def test_one_calendar_path_and_month_links_keep_the_filter(web):
+    html = page(web, "/calendar/ece?type=workshop&month=2026-03")
+    assert counts(html) == {8: 1, 18: 1, 19: 1, 20: 1}
+    assert 'href="/calendar/ece?type=workshop&amp;month=2026-02"' in html
+    assert 'href="/calendar/ece?type=workshop&amp;month=2026-04"' in html
+    assert '<option value="ece" selected>' in html
+    assert '<option value="workshop" selected>' in html
+
+
+def test_bad_month_day_or_filter_is_a_400_that_says_why(web):
+    assert "month: expected YYYY-MM" in page(web, "/calendar?month=2026-13", 400)
+    assert "day: expected YYYY-MM-DD" in page(web, "/calendar?day=tomorrow", 400)
+    assert page(web, "/calendar?type=nope", 400)
+    assert page(web, "/calendar/nope", 404)
+
+
+def test_page_is_cached_and_conditional(web):
+    first = web.get("/calendar?month=2026-03&type=seminar")
+    etag = first.headers["ETag"]
+    again = web.get("/calendar?type=seminar&month=2026-03", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    other = web.get("/calendar?month=2026-04&type=seminar", headers={"If-None-Match": etag})
+    assert other.status_code == 200
+
+
+def test_first_weekday_setting(edges):
+    sunday = page(edges.client(now=NOW), "/calendar")
+    assert re.search(r'<thead><tr><th scope="col"><abbr title="Sunday">SUN', sunday)
+    monday = page(edges.client(now=NOW, **{"pages.first_weekday": "monday"}), "/calendar")
+    assert re.search(r'<thead><tr><th scope="col"><abbr title="Monday">MON', monday)
+    # March 1, 2026 is a Sunday: the last cell of the first week
+    first_week = re.search(r"<tbody>(.*?)</tr>", monday, re.S)[1]
+    assert first_week.count('class="outside"') == 6
+
+
+def test_first_weekday_must_be_a_weekday(edges):
+    (edges.feeds / "site.toml").write_text(
+        (edges.feeds / "site.toml").read_text() + '\n[pages]\nfirst_weekday = "sun"\n'
+    )
+    try:
+        with pytest.raises(ConfigError, match="pages.first_weekday must be one of monday"):
+            configuration.load(edges.feeds, edges.data, environ={})
+    finally:
+        text = (edges.feeds / "site.toml").read_text()
+        (edges.feeds / "site.toml").write_text(text.split("\n[pages]")[0])
