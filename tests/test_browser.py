@@ -161,7 +161,10 @@ def test_buttons_carry_the_exact_link_formats(page):
     block.get_by_text("QR code and adding it by hand").click()
     qr = block.get_by_role("img", name=f"QR code of the feed address {feed}")
     qr.wait_for()
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", qr.element_handle())
+    # a lazy image is visible before it has loaded: wait for the load (fails after the timeout)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(), timeout=15_000
+    )
     block.get_by_role("button", name="Copy").click()
     assert page.evaluate("navigator.clipboard.readText()") == feed
 
