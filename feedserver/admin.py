@@ -35,9 +35,9 @@ from typing import Any
 from feedserver import config as configuration
 from feedserver.config import Config, Source
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, StaleEdit
-from feedserver.fetch import FetchCache, fetch_url, read_file
+from feedserver.fetch import FetchCache
 from feedserver.normalize import Contribution, normalize
-from feedserver.refresh import Outcome, exclusive, horizon, limits, refresh
+from feedserver.refresh import Outcome, exclusive, fetch_source, horizon, refresh
 from feedserver.sourcefile import (
     Actor,
     AuditLog,
@@ -251,13 +251,7 @@ class Admin:
     ) -> Preview:
         with tempfile.TemporaryDirectory(prefix="feedserver-preview-") as tmp:
             cache = FetchCache(Path(tmp), source.id)  # thrown away: the test writes nothing
-            if source.url:
-                fetched = fetch_url(source.url, cache, limits(config), now=now)
-            else:
-                assert source.path is not None
-                fetched = read_file(
-                    source.path, cache, now=now, max_bytes=config.setting("fetch.max_bytes")
-                )
+            fetched = fetch_source(source, cache, config, now)
         parsed = KINDS[source.kind](fetched.body, source)
         contributions, warnings = normalize(parsed, source, config, horizon(config, now))
         types: dict[str, int] = {}

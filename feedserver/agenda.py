@@ -147,7 +147,7 @@ def absolute(config: Config, path: str) -> str:
 
 def feed_links(query: FeedQuery, config: Config) -> dict[str, str]:
     """The URLs of a feed: https .ics, webcal, JSON, preview page and the subscribe buttons'
-    (``../shared/CLIENTS.md`` §5; none is documented by Google or Microsoft)."""
+    (the forms in public use; none is documented by Google or Microsoft)."""
     name, _ = describe(query, config)
     https = absolute(config, query.url(".ics"))
     webcal = "webcal://" + https.split("://", 1)[1]

@@ -11,7 +11,7 @@ a small JSON document:
 - the place: LOCATION (content.enrich's place, or the meeting link when there is none) without
   links and without words like "Zoom" or "Online";
 - the labelled lines of the description content.enrich writes (``Speaker:``, ``Host:``,
-  ``Audiences:``, ``Contact:``; ``../shared/seed-event-page.txt``);
+  ``Audiences:``, ``Contact:``, as on university event pages);
 - title, description, event page URL, STATUS, all-day or timed, the zone of DTSTART.
 
 Text for matching is folded (:func:`fold`): case- and accent-insensitive, so ``?q=Rene`` finds

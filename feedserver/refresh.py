@@ -124,16 +124,17 @@ def ingest_key(fetched: Fetched, source: Source, config: Config, span: Horizon) 
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def fetch_source(source: Source, cache: FetchCache, config: Config, now: datetime) -> Fetched:
+    """A source's raw bytes: its URL over HTTP, or its file, within the site's limits."""
+    if source.url:
+        return fetch_url(source.url, cache, limits(config), now=now)
+    assert source.path is not None
+    return read_file(source.path, cache, now=now, max_bytes=config.setting("fetch.max_bytes"))
+
+
 def _prepare(source: Source, config: Config, last_key: str | None, now: datetime) -> _Prepared:
     started = time.monotonic()
-    cache = FetchCache(config.data_dir / "fetch", source.id)
-    if source.url:
-        fetched = fetch_url(source.url, cache, limits(config), now=now)
-    else:
-        assert source.path is not None
-        fetched = read_file(
-            source.path, cache, now=now, max_bytes=config.setting("fetch.max_bytes")
-        )
+    fetched = fetch_source(source, FetchCache(config.data_dir / "fetch", source.id), config, now)
     span = horizon(config, now)
     key = ingest_key(fetched, source, config, span)
     if key == last_key:  # a 304 or the same bytes again: nothing to re-parse

@@ -13,22 +13,13 @@ import pytest
 from werkzeug.serving import make_server
 
 from feedserver.app import create_app
+from tests.browser import launch
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "page-token"
 GOOD = (SAMPLES / "ics" / "recurring_overrides.ics").read_bytes()
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -51,7 +42,7 @@ def page(base) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch(p)
         context = browser.new_context()
         tab = context.new_page()
         tab.set_default_timeout(15_000)

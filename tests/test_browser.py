@@ -18,20 +18,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from feedserver.app import create_app
+from tests.browser import launch
 from tests.conftest import NOW, Site
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PUBLIC = "https://events.example.edu"  # base_url of the test site: what subscribe links carry
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 
@@ -56,7 +47,7 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        chromium = launch(p)
         yield chromium
         chromium.close()
 
