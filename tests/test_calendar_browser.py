@@ -17,8 +17,9 @@ import recurring_ical_events
 from werkzeug.serving import make_server
 
 from feedserver.app import create_app
+from tests.browser import launch
 from tests.conftest import NOW, Site
-from tests.test_browser import ARGS, CHROMIUM, PUBLIC
+from tests.test_browser import PUBLIC
 
 pytestmark = pytest.mark.slow
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -44,7 +45,7 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        chromium = launch(p)
         yield chromium
         chromium.close()
 
