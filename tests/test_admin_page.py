@@ -6,14 +6,12 @@ downloads a browser of its own.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from feedserver.app import create_app
-from tests.browser import launch
+from tests.browser import chromium, serving
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -29,26 +27,18 @@ def base(site) -> Iterator[str]:
         {"FEEDS": site.feeds, "DATA": site.data, "ENVIRON": {"FEEDSERVER_ADMIN_TOKEN": TOKEN}}
     )
     site.apps.append(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
 def page(base) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
+    with chromium() as browser:
         context = browser.new_context()
         tab = context.new_page()
         tab.set_default_timeout(15_000)
         yield tab
         context.close()
-        browser.close()
 
 
 def test_admin_page_lists_tests_adds_edits_and_removes(site, base, page, upstream):

@@ -7,7 +7,6 @@ browser of its own. Screenshots of / go to test-artifacts/ (gitignored) for peop
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +14,9 @@ from urllib.parse import quote
 
 import icalendar
 import pytest
-from werkzeug.serving import make_server
 
 from feedserver.app import create_app
-from tests.browser import launch
+from tests.browser import chromium, serving
 from tests.conftest import NOW, Site
 
 pytestmark = pytest.mark.slow
@@ -34,22 +32,14 @@ def base(store_site: Site) -> Iterator[str]:
         {"FEEDS": store_site.feeds, "DATA": store_site.data, "ENVIRON": {}, "NOW": NOW}
     )
     store_site.apps.append(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Same browser set-up as test_browser.py (Debian's /usr/bin/chromium, no download)
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 import zoneinfo
 from collections.abc import Iterator
@@ -14,10 +13,9 @@ from datetime import date, datetime, timedelta
 import icalendar
 import pytest
 import recurring_ical_events
-from werkzeug.serving import make_server
 
 from feedserver.app import create_app
-from tests.browser import launch
+from tests.browser import chromium, serving
 from tests.conftest import NOW, Site
 from tests.test_browser import PUBLIC
 
@@ -31,23 +29,15 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     s.sample("edges", "calendar_month_edges.ics", "ece")
     s.refresh()
     app = create_app({"FEEDS": s.feeds, "DATA": s.data, "ENVIRON": {}, "NOW": NOW})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as base:
+        yield base
     app.extensions["feedserver"].store.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
