@@ -36,6 +36,7 @@ from feedserver import config as configuration
 from feedserver.config import Config, Source
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, StaleEdit
 from feedserver.fetch import FetchCache
+from feedserver.files import fsync_dir, write_atomic
 from feedserver.normalize import Contribution, normalize
 from feedserver.refresh import Outcome, exclusive, fetch_source, horizon, refresh
 from feedserver.sourcefile import (
@@ -43,10 +44,8 @@ from feedserver.sourcefile import (
     AuditLog,
     Definition,
     check_id,
-    fsync_dir,
     matches,
     render,
-    write_atomic,
 )
 from feedserver.sources import KINDS
 from feedserver.store import SourceStatus, Store

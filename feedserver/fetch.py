@@ -23,7 +23,6 @@ import http
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ import requests.adapters
 import urllib3.exceptions
 
 from feedserver.errors import FetchError
+from feedserver.files import write_atomic
 from feedserver.netguard import Network, Refused, pool_classes, resolve_checked
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class FetchCache:
     def save(self, fetched: Fetched) -> None:
         """Store body and validators atomically: body first, then the JSON that vouches for it."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._write_atomic(self.body_path, fetched.body)
+        write_atomic(self.body_path, fetched.body)
         self.save_meta(fetched)
 
     def save_meta(self, fetched: Fetched) -> None:
@@ -182,23 +182,7 @@ class FetchCache:
         }
         data = (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8")
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._write_atomic(self.meta_path, data)
-
-    def _write_atomic(self, target: Path, data: bytes) -> None:
-        fd, tmp_name = tempfile.mkstemp(
-            dir=self.directory, prefix=f".{target.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
-        _fsync_directory(self.directory)
+        write_atomic(self.meta_path, data)
 
 
 def _optional_str(meta: dict[str, Any], key: str) -> str | None:
@@ -206,20 +190,6 @@ def _optional_str(meta: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{key} is not a string")
     return value
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable (POSIX); silently skipped where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------

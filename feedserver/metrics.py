@@ -20,12 +20,13 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from feedserver.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,9 @@ class Metrics:
         assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, self.directory / self._file)  # readers never see half a file
+            write_atomic(self.directory / self._file, data, durable=False)
         except OSError as e:  # metrics must never break serving
             log.warning("cannot write metrics to %s: %s", self.directory, e)
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.unlink(tmp)
 
     def _all_snapshots(self) -> Iterable[dict[str, list]]:
         yield self._snapshot()

@@ -8,12 +8,10 @@ folder) and the append-only ``<data>/audit.log`` with who changed what.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,10 +30,8 @@ __all__ = [
     "Definition",
     "check_id",
     "etag",
-    "fsync_dir",
     "matches",
     "render",
-    "write_atomic",
 ]
 
 ID_RULE = "lowercase letters, digits and '-', 1-63 characters, not starting with '-'"
@@ -139,32 +135,6 @@ def _set_table(doc: Any, key: str, value: Mapping[str, Any]) -> None:
     for k, v in value.items():
         if table.get(k) != v:
             table[str(k)] = v
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temporary file in the same folder, fsync, rename over the target, fsync the folder."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a definition is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class AuditLog:
