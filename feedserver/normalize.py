@@ -18,7 +18,8 @@ from typing import Any
 
 import icalendar
 import recurring_ical_events
-from icalendar.prop import vDDDLists, vDDDTypes
+from icalendar.parser_tools import to_unicode
+from icalendar.prop import vDDDLists, vDDDTypes, vText
 
 from feedserver import content, details
 from feedserver.config import Config, Source
@@ -227,8 +228,39 @@ def fold(line: str) -> bytes:
 
 
 def serialize(component: icalendar.Component) -> bytes:
-    """The component as iCalendar bytes, exactly as ``component.to_ical()`` but faster."""
-    return b"".join(fold(str(line)) for line in component.content_lines() if line)
+    """The component as iCalendar bytes, exactly as ``component.to_ical()`` but faster.
+
+    The same steps as icalendar's ``content_lines()`` (properties in ``sorted_keys()`` order,
+    ``to_ical()`` of each value and of its parameters, sorted), without building a
+    ``Contentline`` and an empty ``Parameters`` per property.
+    """
+    out: list[bytes] = []
+    _serialize(component, out)
+    return b"".join(out)
+
+
+def _serialize(component: icalendar.Component, out: list[bytes]) -> None:
+    name = to_unicode(vText(vText(component.name).to_ical()).to_ical())
+    out.append(fold(f"BEGIN:{name}"))
+    get = dict.__getitem__  # sorted_keys() gives the stored (upper-case) keys
+    for key in component.sorted_keys():
+        values = get(component, key)
+        for value in values if isinstance(values, list) else (values,):
+            text = to_unicode(
+                value.to_ical() if hasattr(value, "to_ical") else vText(value).to_ical()
+            )
+            params = getattr(value, "params", None)
+            line = f"{key}:{text}"
+            if params:
+                ical = to_unicode(params.to_ical(sorted=True))
+                if ical:
+                    line = f"{key};{ical}:{text}"
+            # icalendar's Contentline asserts the same
+            assert "\n" not in line, "Content line can not contain unescaped new line characters."
+            out.append(fold(line))
+    for sub in component.subcomponents:
+        _serialize(sub, out)
+    out.append(fold(f"END:{name}"))
 
 
 def _text(component: icalendar.Event, name: str) -> str:

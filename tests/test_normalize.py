@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 
@@ -148,5 +148,16 @@ def test_fast_serialize_is_byte_identical_to_icalendar():
     events = [e for f in files for e in icalendar.Calendar.from_ical(f.read_bytes()).walk("VEVENT")]
     long_text = icalendar.Event()
     long_text.add("DESCRIPTION", "Café, \\; 日本語 ^ " * 40)
-    for event in [*events, long_text]:
+    # parameters that need quoting, lists, a leading byte order mark, a subcomponent
+    odd = icalendar.Event()
+    odd.add("SUMMARY", "\ufeffTalk", parameters={"LANGUAGE": "en"})
+    odd.add("ORGANIZER", "mailto:a@b.example", parameters={"CN": 'Doe, Jane: "J"'})
+    odd.add("CATEGORIES", ["Seminars", "A, B"])
+    odd.add("CONFERENCE", "https://zoom.us/j/1", parameters={"FEATURE": ["AUDIO", "VIDEO"]})
+    odd.add("X-ALT-DESC", "<p>x</p>", parameters={"FMTTYPE": "text/html"})
+    alarm = icalendar.Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("TRIGGER", timedelta(minutes=-15))
+    odd.add_component(alarm)
+    for event in [*events, long_text, odd]:
         assert serialize(event) == event.to_ical()
