@@ -60,11 +60,23 @@ _ONLINE_ONLY = re.compile(
 )
 
 
-_NOT_WORD_ASCII = re.compile(r"[^a-z0-9]+")
-_NOT_WORD = re.compile(r"[\W_]+")
+# Word characters are str.isalnum() ones (the regex class [^\W_]). As bytes tables: ASCII
+# letters and digits stay, every other ASCII byte becomes a space; UTF-8 bytes of other
+# characters stay (by then only letters and digits are left among them).
+_ASCII_WORD = bytes(
+    c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256)
+)
+_UTF8_WORD = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # The combining-mark blocks (NFKD puts accents after their letter, in these blocks; a mark
 # elsewhere is no word character, so it separates words instead of vanishing).
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def _separators(match: re.Match[str]) -> str:
+    """A run of non-ASCII characters with those that are no word character as spaces."""
+    run = match[0]
+    return run if run.isalnum() else "".join(c if c.isalnum() else " " for c in run)
 
 
 def fold(text: str) -> str:
@@ -74,11 +86,17 @@ def fold(text: str) -> str:
     'cafe muller strasse eeb 132'
     >>> fold("Ångström") == fold("angstrom")
     True
+    >>> fold("Søren — ℌ_x")
+    'søren H x'
+
+    Non-word characters become spaces by a byte table and split(), not a regular expression:
+    a description has hundreds of word boundaries, and a substitution costs one match each.
     """
-    if text.isascii():  # most text: no accents to remove, so no per-character work
-        return _NOT_WORD_ASCII.sub(" ", text.lower()).strip()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return _NOT_WORD.sub(" ", _COMBINING.sub("", decomposed)).strip()
+    if text.isascii():  # most text: no accents to remove
+        return b" ".join(text.lower().encode().translate(_ASCII_WORD).split()).decode()
+    decomposed = _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    decomposed = _NON_ASCII.sub(_separators, decomposed)
+    return b" ".join(decomposed.encode().translate(_UTF8_WORD).split()).decode()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import re
+import unicodedata
 import zoneinfo
 
 import icalendar
@@ -108,3 +111,23 @@ def test_only_web_addresses_become_links():
     )
     facts = details.facts(event, LA)
     assert (facts.url, facts.meeting_url, facts.online) == ("", "", False)
+
+
+def test_fold_is_the_regular_expression_definition():
+    # fold() works with byte tables for speed; it must equal this plain definition on any text.
+    combining = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+    def reference(text: str) -> str:
+        if text.isascii():
+            return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+        decomposed = combining.sub("", unicodedata.normalize("NFKD", text.casefold()))
+        return re.sub(r"[\W_]+", " ", decomposed).strip()
+
+    rng = random.Random(42)
+    alphabet = [chr(c) for c in range(0x250)] + list(
+        "ℌﬁ²½—–“”·øſİıK\u0301\u0308\u1ab0\u20d0\ufe20\u00a0\u2028\u3000é日本_\U0001f600\u0345"
+    )
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(20000)]
+    texts += ["".join(chr(rng.randint(0, 0x10FFFF)) for _ in range(6)) for _ in range(5000)]
+    for text in texts:
+        assert details.fold(text) == reference(text), repr(text)
