@@ -92,6 +92,9 @@ _LINE_LABEL = re.compile(
 )
 # A label glued to the previous field when a page was flattened: "…pwd=AbC.1Location: Room 132".
 _GLUED_LABEL = re.compile(rf"(?<=[A-Za-z0-9.)\]])({_LABEL_ALT})[ \t]*\Z", re.IGNORECASE)
+_LABEL_LENGTHS = sorted({len(label) for label in _LABELS}, reverse=True)
+_LABEL_TUPLE = tuple(_LABELS)
+_GLUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.)]")
 
 # Properties where Google and Exchange exports put meeting links.
 _MEETING_PROPS = (
@@ -187,12 +190,45 @@ def _lines(text: str) -> list[str]:
         colon = line.find(":")
         while colon > 0:  # only colons are looked at: prose lines cost one find()
             if line[colon + 1 : colon + 2] in ("", " ", "\t"):
-                match = _GLUED_LABEL.search(line, max(0, colon - 40), colon)
-                if match and match.start() > cuts[-1] and match[1][0].isupper():
-                    cuts.append(match.start())
+                start = _glued_label(line, colon)
+                if start is not None and start > cuts[-1] and line[start].isupper():
+                    cuts.append(start)
             colon = line.find(":", colon + 1)
-        out.extend(line[a:b].rstrip() for a, b in zip(cuts, cuts[1:] + [len(line)], strict=True))
+        if len(cuts) == 1:
+            out.append(line.rstrip())
+        else:
+            ends = [*cuts[1:], len(line)]
+            out.extend(line[a:b].rstrip() for a, b in zip(cuts, ends, strict=True))
     return out
+
+
+def _glued_label(line: str, colon: int) -> int | None:
+    """Where a field label glued to the text before it ends right before ``colon``: the start
+    of ``_GLUED_LABEL.search(line, max(0, colon - 40), colon)``, or None.
+
+    The regular expression tries every label at every position of the 40 characters (up to
+    20 µs in prose); on ASCII text it is the same to compare the few tails of the line that
+    are as long as a label.
+
+    >>> line = "Webcast: https://zoom.us/j/123456789Location: EEB 132"
+    >>> _glued_label(line, line.rfind(":")), _glued_label(line, line.find(":"))
+    (36, None)
+    """
+    low = max(0, colon - 40)
+    end = low + len(line[low:colon].rstrip(" \t"))
+    first = max(low, end - _LABEL_LENGTHS[0])
+    probe = line[max(first - 1, 0) : end]
+    if not probe.isascii():  # the regular expression's Unicode case rules
+        match = _GLUED_LABEL.search(line, low, colon)
+        return match.start() if match else None
+    if not line[first:end].lower().endswith(_LABEL_TUPLE):  # prose: no label ends here
+        return None
+    for length in _LABEL_LENGTHS:  # longest first: the leftmost start
+        start = end - length
+        if start >= first and start > 0 and line[start - 1] in _GLUE:
+            if line[start:end].lower() in _LABELS:
+                return start
+    return None
 
 
 def _parse(text: str) -> tuple[list[str], list[_Field]]:

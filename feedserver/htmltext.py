@@ -46,14 +46,23 @@ def is_html(text: str) -> bool:
     return "<" in text and _HTML_TAG.search(text) is not None
 
 
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def tidy(text: str) -> str:
     """Text with LF line ends, no trailing spaces and no runs of blank lines.
 
     >>> tidy(" a \\r\\n\\r\\n\\r\\n\\tb\\n\\n")
     'a\\n\\n\\tb'
     """
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n").strip(" ")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n" not in text:  # one line (most field values): the same result, without the regex
+        return text.rstrip().lstrip(" ")
+    joined = "\n".join([line.rstrip() for line in text.split("\n")])
+    if "\n\n\n" in joined:
+        joined = _BLANK_LINES.sub("\n\n", joined)
+    return joined.strip("\n").strip(" ")
 
 
 # --- HTML to text --------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ def _decode_entities(text: str) -> str:
     >>> _decode_entities("j/1?pwd=a.1&amp;amp;from=addon&param=2&#x2F;")
     'j/1?pwd=a.1&from=addon&param=2/'
     """
+    if "&" not in text:  # most text: no reference to decode
+        return text
     for _ in range(3):
         decoded = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
         if decoded == text:
@@ -222,7 +224,8 @@ def _strip_trailing(url: str) -> str:
     'https://zoom.us/j/1?pwd=a.1'
     """
     while url:
-        entity = _TRAILING_ENTITY.search(url)
+        # (the pattern ends in "$", which also matches before a final newline)
+        entity = _TRAILING_ENTITY.search(url) if url.endswith((";", ";\n")) else None
         if entity:
             url = url[: entity.start()]
         elif url[-1] in _TRAILING_JUNK:
@@ -475,6 +478,10 @@ def _unwrap(url: str) -> str:
     ...         ".zoom.us%2Fj%2F98648507063%3Fpwd%3Dab.1&data=05%7C02&reserved=0")
     'https://hillside.zoom.us/j/98648507063?pwd=ab.1'
     """
+    # urlsplit (which drops tabs and line breaks) only for a URL that can be a wrapper
+    probe = url.lower().replace("\t", "").replace("\r", "").replace("\n", "")
+    if "safelinks.protection.outlook.com" not in probe and "google.com" not in probe:
+        return url
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -603,7 +610,8 @@ def _dial_lines(lines: Sequence[str]) -> Iterator[str | None]:
         if _DIAL_HEADER.search(line):
             in_dial = True
         elif (
-            value is None
+            in_dial  # (the searches below can only end a dial-in block)
+            and value is None
             and line.strip()
             and not _MEETING_ID.search(line)
             and not _PASSCODE.search(line)

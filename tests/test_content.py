@@ -7,6 +7,7 @@ and the slow tests serve all rows, and the bundled demo, through the independent
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -740,6 +741,42 @@ def test_a_plain_text_event_costs_well_under_a_millisecond():
     # ~0.15 ms here; the bound leaves room for a slow CI machine, not for a regression to HTML
     # parsing or a quadratic scan.
     assert (time.perf_counter() - started) / len(events) < 0.002
+
+
+def test_glued_label_shortcut_finds_what_the_regular_expression_finds():
+    # content._glued_label compares a few tails of ASCII lines instead of running
+    # _GLUED_LABEL; on any line the two must agree (Unicode case rules included).
+    rng = random.Random(42)
+    labels = list(content._LABELS)
+    odd = ["\u017f", "\u212a", "\u00e9", "\u0130", "\u0131"]  # Unicode case rules of re
+    before = ["x", "1", ".", ")", "]", " ", "\t", "-", "(", "", "word " * 5, *odd]
+    before += ["pwd=AbC.1", "https://zoom.us/j/1234567"]
+
+    def spelled(label: str) -> str:
+        return rng.choice([label, label.upper(), label.title(), label.replace("s", "\u017f")])
+
+    for _ in range(20000):
+        line = "".join(rng.choices(before, k=rng.randint(0, 4))) + spelled(rng.choice(labels))
+        line += rng.choice(["", " ", "\t "]) + ":" + rng.choice(["", " x"])
+        if rng.random() < 0.3:
+            line = spelled(rng.choice(labels)) + rng.choice(before) + line
+        for colon in (i for i, c in enumerate(line) if c == ":" and i):
+            match = content._GLUED_LABEL.search(line, max(0, colon - 40), colon)
+            assert content._glued_label(line, colon) == (match and match.start()), repr(line)
+
+
+def test_tidy_is_the_plain_definition():
+    def reference(text: str) -> str:
+        lines = [
+            line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        ]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n").strip(" ")
+
+    rng = random.Random(42)
+    alphabet = list(" \t\r\n\x0b\x1c\x85\u2028\u00a0ab")
+    for _ in range(50000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 10)))
+        assert htmltext.tidy(text) == reference(text), repr(text)
 
 
 # --- end to end ----------------------------------------------------------------------------------
