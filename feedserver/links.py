@@ -89,6 +89,12 @@ _URL_RUN = re.compile(
     rf"(?:(?i:https?)://|(?<![\w.@/-])(?=(?i:(?:[a-z0-9-]+\.)*(?:{_PROVIDER_DOMAINS}))/))"
     rf"{_URL_CHARS}+"
 )
+# Where _URL_RUN can start: before "://", or at the host in front of a provider domain + "/".
+_PROVIDER_NEEDLES = tuple(d.replace("\\", "") + "/" for d in _PROVIDER_DOMAINS.split("|"))
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+# The characters that re's IGNORECASE matches with ASCII letters (İ ı ſ K): on text without them,
+# a lower-cased ASCII copy shows every place a run can start.
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _GLUED_SCHEME = re.compile(r"(?<=[A-Za-z0-9.])(?i:https?)://")
 _TRAILING_ENTITY = re.compile(r"&(?:quot|apos|gt|lt|amp|nbsp|#34|#39|#62|#x22|#x27|#x3e);$", re.I)
 _TRAILING_JUNK = ".,;:!?*&#'\""
@@ -237,9 +243,45 @@ def _strip_trailing(url: str) -> str:
     return url
 
 
+def _url_runs(text: str) -> Iterator[re.Match[str]]:
+    """``_URL_RUN.finditer(text)``, with the search started where a run can begin.
+
+    The pattern's provider-domain lookahead is tried at every word of the text (~80 µs for a
+    1,000-character description); ``str.find`` of "://" and of the domains is far cheaper.
+    """
+    if text.isascii():
+        shadow = text.lower()  # same length: indexes carry over
+    elif _FOLDS_TO_ASCII.search(text):
+        yield from _URL_RUN.finditer(text)
+        return
+    else:
+        shadow = text.encode("ascii", "replace").decode().lower()
+    pos = 0
+    while (start := _run_start(shadow, pos)) >= 0:
+        run = _URL_RUN.search(text, start)
+        if run is None:
+            return
+        yield run
+        pos = run.end()
+
+
+def _run_start(shadow: str, pos: int) -> int:
+    """No later than the first place at or after ``pos`` where _URL_RUN can match (-1: none)."""
+    found = shadow.find("://", pos)
+    start = max(pos, found - 5) if found >= 0 else -1
+    for needle in _PROVIDER_NEEDLES:
+        at = shadow.find(needle, pos)
+        if at < 0:
+            continue
+        while at > pos and shadow[at - 1] in _HOST_CHARS:  # back to the start of the host
+            at -= 1
+        start = at if start < 0 else min(start, at)
+    return start
+
+
 def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
     """``(start, end, raw)`` for each URL-like run in ``text``, cleaned of glued text."""
-    for run in _URL_RUN.finditer(text):
+    for run in _url_runs(text):
         cuts = [0] + [m.start() for m in _GLUED_SCHEME.finditer(run.group())] + [len(run.group())]
         for a, b in zip(cuts, cuts[1:], strict=False):
             start = run.start() + a
@@ -621,17 +663,38 @@ def _dial_lines(lines: Sequence[str]) -> Iterator[str | None]:
 
 def _details(region: str, target: _Target) -> tuple[str | None, str | None, str | None]:
     """(meeting id as written, passcode, dial-in) found in ``region``."""
-    id_match = _MEETING_ID.search(region)
+    words = _detail_words(region)  # each search only where its words are: prose has none
+    id_match = _MEETING_ID.search(region) if words & _ID_WORDS else None
     text_id = " ".join(re.split(r"[ \t\u00a0]+", id_match[1])) if id_match else None
     if text_id and target.meeting_id:
         if re.sub(r"\D", "", text_id) != re.sub(r"\D", "", target.meeting_id):
             # The details belong to another meeting (one without a link here).
             return None, None, None
-    passcode = next(
-        (v for m in _passcodes(region) if (v := _passcode_value(m, region)) is not None), None
-    )
-    dial_in = next((v for v in _dial_lines(region.split("\n")) if v), None)
+    passcode = None
+    if "pass" in words:
+        passcode = next(
+            (v for m in _passcodes(region) if (v := _passcode_value(m, region)) is not None), None
+        )
+    dial_in = None
+    # A dial-in number needs a "+" or a dial-in header (its label is one too).
+    if "+" in region or words & _DIAL_WORDS:
+        dial_in = next((v for v in _dial_lines(region.split("\n")) if v), None)
     return text_id, passcode, dial_in
+
+
+# The words one of _MEETING_ID, _PASSCODE and _DIAL_HEADER needs to match.
+_ID_WORDS = frozenset(("meeting", "webinar", "access"))
+_DIAL_WORDS = frozenset(("one tap mobile", "dial", "call", "phone", "audio only"))
+_DETAIL_WORDS = frozenset((*_ID_WORDS, "pass", *_DIAL_WORDS))
+
+
+def _detail_words(region: str) -> frozenset[str]:
+    """Which of _DETAIL_WORDS ``region`` holds, in any case; all of them when it holds one of
+    the characters re's IGNORECASE matches with ASCII letters (İ ı ſ K)."""
+    if _FOLDS_TO_ASCII.search(region):
+        return _DETAIL_WORDS
+    lowered = region.lower()
+    return frozenset(w for w in _DETAIL_WORDS if w in lowered)
 
 
 def _format_text_id(provider: str, text_id: str) -> str:

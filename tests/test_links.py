@@ -7,10 +7,13 @@ the next field's label. Each row states the exact outcome.
 
 from __future__ import annotations
 
+import random
+import re
 from urllib.parse import urlsplit
 
 import pytest
 
+from feedserver import links
 from feedserver.links import LABELS, find_meeting_links, strip_meeting_details
 
 ZOOM_INVITE = """Hillside Seminars is inviting you to a scheduled Zoom meeting.
@@ -514,3 +517,60 @@ def test_strip_meeting_details(text: str, expected: str) -> None:
     assert stripped == expected
     for secret in [s for x in links for s in (x.url, x.passcode, x.dial_in, x.meeting_id) if s]:
         assert secret not in stripped
+
+
+# --- shortcuts: the same results as the plain scans ---------------------------------------------
+
+# re's IGNORECASE matches these with ASCII letters (İ ı ſ K): the shortcuts must see them too.
+FOLDS = ["\u0130", "\u0131", "\u017f", "\u212a"]
+
+
+def test_url_runs_are_the_regular_expression_matches() -> None:
+    pieces = [
+        "https://",
+        "HTTP://",
+        "://",
+        "zoom.us/",
+        "ZOOM.US/",
+        "us02web.zoom.us/j/123",
+        "8x8.vc/x",
+    ]
+    pieces += ["teams.microsoft.com/l/x", "meet.google.com/abc-defg-hij", "webex.com/meet/x"]
+    pieces += ["meet.jit.si/Room", "zoomgov.com/j/1", "a.b-c.", "x", " ", "\n", ".", "@", "/", "-"]
+    pieces += ["é", "日本", "Zoom: ", "(", ")", "<", "&amp;", "zoom.us", ".us/", "sub.", *FOLDS]
+    rng = random.Random(42)
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 10)))
+        expected = [m.span() for m in links._URL_RUN.finditer(text)]
+        assert [m.span() for m in links._url_runs(text)] == expected, repr(text)
+
+
+def test_meeting_details_shortcuts_find_what_every_search_finds() -> None:
+    def reference(region: str, target: links._Target) -> tuple[str | None, ...]:
+        found = links._MEETING_ID.search(region)
+        text_id = " ".join(re.split(r"[ \t\u00a0]+", found[1])) if found else None
+        if text_id and target.meeting_id:
+            if re.sub(r"\D", "", text_id) != re.sub(r"\D", "", target.meeting_id):
+                return None, None, None
+        codes = (links._passcode_value(m, region) for m in links._passcodes(region))
+        passcode = next((v for v in codes if v is not None), None)
+        dial_in = next((v for v in links._dial_lines(region.split("\n")) if v), None)
+        return text_id, passcode, dial_in
+
+    pieces = ["Meeting ID: 986 4850 7063", "webinar id: 1", "Access code: 12", "Passcode: 123456"]
+    pieces += ["Password: abc", "pass code: x", "Wi-Fi password: y", "\n", " ", "One tap mobile"]
+    pieces += [
+        "+16699006833,,98648507063#",
+        "+1 669 900 6833 US (San Jose)",
+        "Dial by your location",
+    ]
+    pieces += ["Call-in: +1 213 555 0100", "by phone", "Telephone:", "audio only", "text", "é"]
+    pieces += ["MEET\u0130NG ID: 5", "pa\u017f\u017fcode: 1", "Contact: +1 213 555 0100", *FOLDS]
+    pieces += ["Or dial: (US) +1 617-675-4444 PIN: 123 456 789#", "+", "12345678"]
+    targets = [links._classify(url) for url in ("https://zoom.us/j/98648507063", "https://x.edu/")]
+    rng = random.Random(42)
+    for _ in range(20000):
+        region = "".join(rng.choices(pieces, k=rng.randint(0, 8)))
+        for target in targets:
+            assert target is not None
+            assert links._details(region, target) == reference(region, target), repr(region)
