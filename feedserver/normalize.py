@@ -18,8 +18,11 @@ from typing import Any
 
 import icalendar
 import recurring_ical_events
+from dateutil.rrule import rrulestr
 from icalendar.parser_tools import to_unicode
 from icalendar.prop import vDDDLists, vDDDTypes, vText
+from recurring_ical_events.constants import NEGATIVE_RRULE_COUNT_REGEX
+from recurring_ical_events.util import time_span_contains_event
 
 from feedserver import content, details
 from feedserver.config import Config, Source
@@ -355,6 +358,14 @@ def occurrences(
         start = _epoch(master["DTSTART"].dt, zone)
         end = start + int(_duration(master).total_seconds())
         return ((start, end, 0),) if start < horizon.end and end >= horizon.start else ()
+    simple = _simple_series(group, horizon, zone)
+    return simple if simple is not None else _expanded(group, horizon, zone)
+
+
+def _expanded(
+    group: list[icalendar.Event], horizon: Horizon, zone: tzinfo
+) -> tuple[tuple[int, int, int], ...]:
+    """occurrences() of any series, by recurring_ical_events."""
     calendar = icalendar.Calendar()
     for event in group:
         calendar.add_component(event)
@@ -379,6 +390,118 @@ def occurrences(
             }
         )
     )
+
+
+def _simple_series(
+    group: list[icalendar.Event], horizon: Horizon, zone: tzinfo
+) -> tuple[tuple[int, int, int], ...] | None:
+    """The occurrences of the most common series, exactly as recurring_ical_events finds them
+    (its Series.between, step by step), without its per-occurrence objects; None for any
+    other series, which the library expands.
+
+    The common series: a master with DTSTART, DTEND and one RRULE, no RDATE; EXDATEs,
+    RECURRENCE-IDs and the overrides' DTSTART/DTEND as zoned date-times; overrides without
+    RANGE or recurrence rules of their own, one per recurrence id, all with the master's UID.
+    """
+    master = group[0]
+    rule = master.get("RRULE")
+    if rule is None or isinstance(rule, list) or "RDATE" in master or "DTEND" not in master:
+        return None
+    if "RECURRENCE-ID" in master:
+        return None
+    start, end = master["DTSTART"].dt, master["DTEND"].dt
+    if not (_zoned(start) and _zoned(end)) or start > end:
+        return None
+    duration = end - start  # as the library computes it (wall-clock in one zone)
+    if duration < timedelta(0):
+        return None  # the library raises PeriodEndBeforeStart: let it
+    uid = str(master.get("UID"))
+    # recurrence ids as the library keys them: (UTC without zone, local without zone)
+    excluded: set[datetime] = set()
+    props = master.get("EXDATE")
+    for prop in props if isinstance(props, list) else [props] if props is not None else []:
+        for item in prop.dts:
+            if not _zoned(item.dt):
+                return None
+            excluded.update(_recurrence_ids(item.dt))
+    overrides: dict[datetime, int] = {}
+    spans: dict[int, tuple[datetime, datetime, tuple[datetime, datetime]]] = {}
+    for n, event in enumerate(group[1:], 1):
+        recurrence = event.get("RECURRENCE-ID")
+        if recurrence is None or "RANGE" in recurrence.params or str(event.get("UID")) != uid:
+            return None
+        if "RRULE" in event or "RDATE" in event or "EXDATE" in event or "DTEND" not in event:
+            return None
+        ids = _recurrence_ids(recurrence.dt) if _zoned(recurrence.dt) else None
+        o_start, o_end = event["DTSTART"].dt, event["DTEND"].dt
+        if ids is None or not (_zoned(o_start) and _zoned(o_end)) or o_start > o_end:
+            return None
+        if any(key in overrides for key in ids):
+            return None  # the library picks by SEQUENCE
+        for key in ids:
+            overrides[key] = n
+        spans[n] = (o_start, o_end, ids)
+    text = NEGATIVE_RRULE_COUNT_REGEX.sub("", rule.to_ical().decode())
+    parts = text.split(";UNTIL=")
+    if len(parts) > 2:
+        return None
+    try:
+        expansion = rrulestr(text, dtstart=start, cache=True)
+        until = vDDDTypes.from_ical(parts[1].split(";")[0]) if len(parts) == 2 else None
+    except ValueError:
+        return None
+    if until is not None and not _zoned(until):
+        return None
+    span_start = datetime.fromtimestamp(horizon.start, UTC)
+    span_stop = datetime.fromtimestamp(horizon.end, UTC)
+    starts: list[datetime] = []
+    if until is None or not start > until:  # DTSTART counts even if the rule skips it
+        if span_start - duration <= start <= span_stop:
+            starts.append(start)
+    for moment in expansion.between(span_start - duration, span_stop, inc=True):
+        if until is None or not moment > until:
+            starts.append(moment)
+    found: set[tuple[int, int, int]] = set()
+    seen: set[datetime] = set()
+    used: set[int] = set()
+    for moment in starts:
+        utc = moment.astimezone(UTC)
+        ids = (utc.replace(tzinfo=None), moment.replace(tzinfo=None))  # _recurrence_ids()
+        if moment in seen or not excluded.isdisjoint(ids):
+            continue
+        n = overrides.get(ids[1], overrides.get(ids[0], 0))
+        if n == 0:
+            seen.add(moment)
+            o_end = moment + duration
+            if time_span_contains_event(span_start, span_stop, moment, o_end, comparable=True):
+                found.add((int(utc.timestamp()), int(o_end.timestamp()), 0))
+            continue
+        if n in used:
+            continue
+        used.add(n)
+        o_start, o_end = spans[n][:2]
+        if time_span_contains_event(span_start, span_stop, o_start, o_end, comparable=True):
+            found.add((_epoch(o_start, zone), _epoch(o_end, zone), n))
+    for n, (o_start, o_end, ids) in spans.items():
+        if n in used or not excluded.isdisjoint(ids):
+            continue
+        if time_span_contains_event(span_start, span_stop, o_start, o_end, comparable=True):
+            found.add((_epoch(o_start, zone), _epoch(o_end, zone), n))
+    return tuple(sorted(found))
+
+
+def _zoned(value: object) -> bool:
+    """A date-time with a zone that needs no pytz localize() (the library treats those apart)."""
+    return (
+        isinstance(value, datetime)
+        and value.tzinfo is not None
+        and not hasattr(value.tzinfo, "localize")
+    )
+
+
+def _recurrence_ids(moment: datetime) -> tuple[datetime, datetime]:
+    """recurring_ical_events' keys of a zoned moment: UTC and local, both without zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None), moment.replace(tzinfo=None)
 
 
 def _series_end(group: list[icalendar.Event], zone: tzinfo) -> int | None:

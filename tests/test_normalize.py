@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
@@ -161,3 +162,89 @@ def test_fast_serialize_is_byte_identical_to_icalendar():
     odd.add_component(alarm)
     for event in [*events, long_text, odd]:
         assert serialize(event) == event.to_ical()
+
+
+def _random_series(rng: random.Random) -> list[icalendar.Event]:
+    """A master with a rule, EXDATEs and overrides, in the shapes feeds send (and odd ones)."""
+    zones = [LA, zoneinfo.ZoneInfo("Europe/Berlin"), zoneinfo.ZoneInfo("Asia/Kolkata"), UTC]
+    zone = rng.choice(zones)
+    start = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                     rng.choice((0, 30)), tzinfo=zone)  # fmt: skip
+    end = start + timedelta(minutes=rng.choice((0, 50, 90, 600, 1500, 60 * 24 * 3)))
+    if rng.random() < 0.2:  # the end in another zone, across a change of daylight time
+        end = end.astimezone(rng.choice(zones))
+    rule: dict[str, object] = {"FREQ": rng.choice(("DAILY", "WEEKLY", "WEEKLY", "MONTHLY"))}
+    if rng.random() < 0.4:
+        rule["INTERVAL"] = rng.randint(1, 3)
+    ending = rng.random()
+    if ending < 0.3:
+        rule["COUNT"] = rng.randint(1, 40)
+    elif ending < 0.6:
+        until = start + timedelta(days=rng.randint(-3, 400), hours=rng.randint(-2, 2))
+        rule["UNTIL"] = until.astimezone(UTC) if rng.random() < 0.9 else until.date()
+    if rng.random() < 0.3:
+        rule["BYDAY"] = rng.sample(["MO", "TU", "WE", "TH", "FR", "SA", "SU"], rng.randint(1, 3))
+    master = icalendar.Event()
+    master.add("UID", "series@test")
+    master.add("DTSTART", start)
+    master.add("DTEND", end)
+    master.add("RRULE", rule)
+    step = {"DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}.get(
+        str(rule["FREQ"]), timedelta(days=30)
+    )
+    for _ in range(rng.choice((0, 0, 1, 2, 3))):
+        excluded = start + step * rng.randint(0, 30) + timedelta(hours=rng.choice((0, 0, 0, 1)))
+        master.add("EXDATE", excluded.astimezone(rng.choice(zones)))
+    group = [master]
+    for k in range(rng.choice((0, 1, 1, 2, 3))):
+        original = start + step * rng.randint(-1, 30)
+        if rng.random() < 0.3:
+            original = original.astimezone(rng.choice(zones))
+        moved = original + timedelta(hours=rng.choice((0, 1, 24, -48, 24 * 400)))
+        override = icalendar.Event()
+        override.add("UID", "series@test" if rng.random() < 0.95 else "other@test")
+        override.add("RECURRENCE-ID", original)
+        override.add("DTSTART", moved)
+        override.add("DTEND", moved + timedelta(minutes=rng.choice((0, 45, 60))))
+        override.add("SEQUENCE", k)
+        group.append(override)
+    return group
+
+
+def test_simple_series_are_expanded_as_recurring_ical_events_does():
+    # normalize expands the common series itself (the library's per-occurrence objects were
+    # most of the cost); on every shape it takes, it must give what the library gives.
+    from feedserver import normalize as module
+
+    rng = random.Random(42)
+    taken = 0
+    for _ in range(1500):
+        group = _random_series(rng)
+        now = datetime(2026, rng.randint(1, 12), 1, tzinfo=UTC)
+        horizon = Horizon.around(now, rng.choice((30, 400)), rng.choice((60, 1100)))
+        fast = module._simple_series(group, horizon, LA)
+        if fast is not None:
+            taken += 1
+            assert fast == module._expanded(group, horizon, LA), [e.to_ical() for e in group]
+    assert taken > 1000  # the shortcut is what is tested
+
+    # An occurrence whose UTC time is one override's RECURRENCE-ID and whose local time is
+    # another's: the library takes the local one.
+    master = icalendar.Event()
+    master.add("UID", "series@test")
+    master.add("DTSTART", datetime(2026, 3, 2, 10, tzinfo=LA))
+    master.add("DTEND", datetime(2026, 3, 2, 11, tzinfo=LA))
+    master.add("RRULE", {"FREQ": "WEEKLY", "COUNT": 4})
+    group = [master]
+    for n, original in enumerate(
+        (datetime(2026, 3, 9, 17, tzinfo=UTC), datetime(2026, 3, 9, 10, tzinfo=UTC))
+    ):
+        override = icalendar.Event()
+        override.add("UID", "series@test")
+        override.add("RECURRENCE-ID", original)
+        override.add("DTSTART", datetime(2026, 3, 10 + n, 12, tzinfo=LA))
+        override.add("DTEND", datetime(2026, 3, 10 + n, 13, tzinfo=LA))
+        group.append(override)
+    horizon = Horizon.around(NOW, 400, 1100)
+    fast = module._simple_series(group, horizon, LA)
+    assert fast is not None and fast == module._expanded(group, horizon, LA)
