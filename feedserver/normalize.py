@@ -8,6 +8,7 @@ and its overrides) is serialized once, and its occurrences inside the horizon ar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zoneinfo
@@ -21,6 +22,7 @@ import recurring_ical_events
 from dateutil.rrule import rrulestr
 from icalendar.parser_tools import to_unicode
 from icalendar.prop import vDDDLists, vDDDTypes, vText
+from icalendar.timezone.tzid import is_utc
 from recurring_ical_events.constants import NEGATIVE_RRULE_COUNT_REGEX
 from recurring_ical_events.util import time_span_contains_event
 
@@ -249,13 +251,18 @@ def _serialize(component: icalendar.Component, out: list[bytes]) -> None:
     for key in component.sorted_keys():
         values = get(component, key)
         for value in values if isinstance(values, list) else (values,):
-            text = to_unicode(
-                value.to_ical() if hasattr(value, "to_ical") else vText(value).to_ical()
-            )
+            text = _date_time(value) if type(value) is vDDDTypes else None
+            if text is None:
+                text = to_unicode(
+                    value.to_ical() if hasattr(value, "to_ical") else vText(value).to_ical()
+                )
             params = getattr(value, "params", None)
             line = f"{key}:{text}"
             if params:
-                ical = to_unicode(params.to_ical(sorted=True))
+                if len(params) == 1 and type(tzid := params.get("TZID")) is str:
+                    ical = _tzid_param(tzid)  # DTSTART and DTEND of nearly every event
+                else:
+                    ical = to_unicode(params.to_ical(sorted=True))
                 if ical:
                     line = f"{key};{ical}:{text}"
             # icalendar's Contentline asserts the same
@@ -264,6 +271,39 @@ def _serialize(component: icalendar.Component, out: list[bytes]) -> None:
     for sub in component.subcomponents:
         _serialize(sub, out)
     out.append(fold(f"END:{name}"))
+
+
+def _date_time(value: vDDDTypes) -> str | None:
+    """``value.to_ical()`` of a date-time in UTC, in an IANA zone or floating, as icalendar
+    writes it (vDatetime.to_ical: the digits, and "Z" when the zone or the TZID is UTC);
+    None for any other value."""
+    moment = value.dt
+    if type(moment) is not datetime:
+        return None
+    zone = moment.tzinfo
+    if zone is UTC:
+        utc = True
+    elif zone is None:
+        utc = False
+    elif type(zone) is zoneinfo.ZoneInfo:
+        utc = _is_utc_zone(zone.key)
+    else:
+        return None
+    digits = (
+        f"{moment.year:04}{moment.month:02}{moment.day:02}"
+        f"T{moment.hour:02}{moment.minute:02}{moment.second:02}"
+    )
+    return digits + "Z" if utc or value.params.is_utc() else digits
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_utc_zone(key: str) -> bool:
+    return is_utc(zoneinfo.ZoneInfo(key))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tzid_param(tzid: str) -> str:
+    return to_unicode(icalendar.Parameters({"TZID": tzid}).to_ical(sorted=True))
 
 
 def _text(component: icalendar.Event, name: str) -> str:
