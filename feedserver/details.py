@@ -94,9 +94,16 @@ def fold(text: str) -> str:
     """
     if text.isascii():  # most text: no accents to remove
         return b" ".join(text.lower().encode().translate(_ASCII_WORD).split()).decode()
-    decomposed = _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
-    decomposed = _NON_ASCII.sub(_separators, decomposed)
-    return b" ".join(decomposed.encode().translate(_UTF8_WORD).split()).decode()
+    # Only the non-ASCII runs need case folding and decomposition: on ASCII both are lower(),
+    # and ASCII characters are starters, so no reordering of marks crosses them.
+    parts, end = [], 0
+    for run in _NON_ASCII.finditer(text):
+        parts.append(text[end : run.start()].lower())
+        decomposed = _COMBINING.sub("", unicodedata.normalize("NFKD", run[0].casefold()))
+        parts.append(_NON_ASCII.sub(_separators, decomposed))
+        end = run.end()
+    parts.append(text[end:].lower())
+    return b" ".join("".join(parts).encode().translate(_UTF8_WORD).split()).decode()
 
 
 @dataclass(frozen=True)
@@ -124,8 +131,14 @@ class Facts:
         return dict(vars(self))  # dataclasses.asdict deep-copies every value: 5x slower here
 
 
+# icalendar components keep property names in upper case: plain dict lookups of upper-case
+# names find what Component.get finds, without its per-call key conversion (and KeyError).
+_get = dict.get
+_has = dict.__contains__
+
+
 def _text(component: icalendar.Event, name: str) -> str:
-    value = component.get(name)
+    value = _get(component, name)
     if isinstance(value, list):
         value = value[0] if value else None
     return str(value).strip() if value is not None else ""
@@ -142,7 +155,7 @@ def _labelled(description: str) -> dict[str, str]:
 def _meeting(component: icalendar.Event) -> tuple[str, str]:
     """The first meeting link and its label. content.enrich has already looked everywhere
     (LOCATION, DESCRIPTION, URL, X-ALT-DESC, vendor properties) and put each meeting here."""
-    conferences = component.get("CONFERENCE")
+    conferences = _get(component, "CONFERENCE")
     for conference in conferences if isinstance(conferences, list) else [conferences]:
         if conference is not None and _WEB.fullmatch(str(conference)):
             label = conference.params.get("LABEL", "") if hasattr(conference, "params") else ""
@@ -161,15 +174,22 @@ def _place(location: str, meeting_url: str) -> str:
     ''
     """
     text = location.replace(meeting_url, " ") if meeting_url else location
-    text = _URL.sub(" ", text)
-    text = re.sub(r"(?i)\b(?:zoom|teams|webex|meet|online|join)\s*:", " ", text)
-    # "(Zoom)", "(online)": a remark about the meeting, not part of the place
-    text = re.sub(
-        r"\(([^()]*)\)", lambda m: " " if _ONLINE_ONLY.fullmatch(m[1].strip()) else m[0], text
-    )
-    parts = [" ".join(p.split()).strip(" -\u2013\u2014/|,;:") for p in re.split(r" [/|] |;", text)]
+    # (each substitution only where it can match: most places are a building and a room)
+    if "://" in text or "www." in text.lower():
+        text = _URL.sub(" ", text)
+    if ":" in text:
+        text = _MEETING_COLON.sub(" ", text)
+    if "(" in text:  # "(Zoom)", "(online)": a remark about the meeting, not part of the place
+        text = _REMARK.sub(lambda m: " " if _ONLINE_ONLY.fullmatch(m[1].strip()) else m[0], text)
+    split = _PLACE_SEPARATOR.split(text) if "/" in text or "|" in text or ";" in text else [text]
+    parts = [" ".join(p.split()).strip(" -\u2013\u2014/|,;:") for p in split]
     kept = [p for p in parts if p and p not in "()" and not _ONLINE_ONLY.fullmatch(p.strip("()"))]
     return " / ".join(kept)
+
+
+_MEETING_COLON = re.compile(r"(?i)\b(?:zoom|teams|webex|meet|online|join)\s*:")
+_REMARK = re.compile(r"\(([^()]*)\)")
+_PLACE_SEPARATOR = re.compile(r" [/|] |;")
 
 
 def _epoch(value: date | datetime, zone: tzinfo) -> int:
@@ -182,10 +202,10 @@ def _epoch(value: date | datetime, zone: tzinfo) -> int:
 
 def _duration(component: icalendar.Event) -> int:
     start = component["DTSTART"].dt
-    if "DTEND" in component:
-        end = component["DTEND"].dt
-        return int((end - start).total_seconds())
-    if "DURATION" in component:
+    end = _get(component, "DTEND")
+    if end is not None:
+        return int((end.dt - start).total_seconds())
+    if _has(component, "DURATION"):
         return int(component["DURATION"].dt.total_seconds())
     return 86400 if not isinstance(start, datetime) else 0
 
@@ -202,7 +222,7 @@ def facts(component: icalendar.Event, zone: tzinfo) -> Facts:
     if isinstance(start, datetime):
         tz = start.tzinfo
         tzid = "UTC" if tz is None or tz is UTC else getattr(tz, "key", None) or "UTC"
-    recurrence = component.get("RECURRENCE-ID")
+    recurrence = _get(component, "RECURRENCE-ID")
     return Facts(
         recurrence_id=_epoch(recurrence.dt, zone) if recurrence is not None else None,
         title=_text(component, "SUMMARY"),
