@@ -161,8 +161,14 @@ def _unescape(value: str) -> str:
     return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], value)
 
 
+# icalendar components keep property names in upper case: plain dict lookups of upper-case
+# names find what Component.get finds, without its per-call key conversion (and KeyError).
+_get = dict.get
+_has = dict.__contains__
+
+
 def _values(event: icalendar.Event, name: str) -> list:
-    found = event.get(name)
+    found = _get(event, name)
     return [] if found is None else found if isinstance(found, list) else [found]
 
 
@@ -342,7 +348,7 @@ def _detect(event: icalendar.Event, texts: list[str], alt: str) -> list[MeetingL
     """The meetings in every property that may hold one, CONFERENCE first (our own order on a
     second pass), then ``texts`` (the description's parts), then URL and X-ALT-DESC."""
     found = [f"{JOIN}: {v}" for v in map(str, _values(event, "CONFERENCE")) if "://" in v]
-    found += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if name in event]
+    found += [f"{JOIN}: {_raw_text(event, name)}" for name in _MEETING_PROPS if _has(event, name)]
     found += [_text(event, "LOCATION"), *texts, _text(event, "URL"), alt]
     # A text without "://" or a provider domain holds no meeting (nor its details, which
     # links.py reads only around a link): most descriptions are never scanned.
@@ -374,7 +380,7 @@ def _split_header(plain: str) -> tuple[list[str], str]:
 def _set(event: icalendar.Event, name: str, value: object) -> None:
     """Set a property in place (keeping its position, so that a second pass moves nothing)."""
     if value is None or value == "":
-        if name in event:
+        if _has(event, name):
             del event[name]
     else:
         event[name] = value
@@ -519,16 +525,16 @@ def _render(
 def _other_properties(event: icalendar.Event, fields: list[_Field]) -> None:
     """CONTACT and ORGANIZER from the fields (upstream ones win), the cancelled prefix, CLASS."""
     contact = next((f.value.split("\n")[0] for f in fields if f.key == "contact"), "")
-    if contact and "CONTACT" not in event:
+    if contact and not _has(event, "CONTACT"):
         event.add("CONTACT", contact)
-    organizer = _organizer(fields)
-    if organizer is not None and "ORGANIZER" not in event:
+    organizer = None if _has(event, "ORGANIZER") else _organizer(fields)
+    if organizer is not None:
         event.add("ORGANIZER", organizer)
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+    if str(_get(event, "STATUS", "")).upper() == "CANCELLED":
         summary = _text(event, "SUMMARY")
         if not _CANCELLED.match(summary):
             params = _params(event, "SUMMARY", ("LANGUAGE",))
             title = f"Cancelled: {summary}" if summary else "Cancelled"
             _set(event, "SUMMARY", icalendar.vText(title, params=params))
-    if "CLASS" not in event:
+    if not _has(event, "CLASS"):
         event.add("CLASS", "PUBLIC")

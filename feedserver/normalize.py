@@ -36,6 +36,10 @@ _LIST_PROPS = ("EXDATE", "RDATE")
 # Set aside: the store writes its own, stable values (DESIGN.md "Stable output").
 _BOOKKEEPING = ("DTSTAMP", "LAST-MODIFIED", "SEQUENCE")
 _TZID_PARAM = re.compile(rb";TZID=\"?([^:;\"]+)")
+# icalendar components keep property names in upper case: plain dict lookups of upper-case
+# names find what Component.get finds, without its per-call key conversion (and KeyError).
+_get = dict.get
+_has = dict.__contains__
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT"}
 
 
@@ -142,7 +146,7 @@ class _Repair:
 
     def event(self, event: icalendar.Event, where: str) -> None:
         for name in _TIME_PROPS:
-            prop = event.get(name)
+            prop = _get(event, name)
             if prop is None or not hasattr(prop, "dt"):
                 continue
             tzid = prop.params.get("TZID")
@@ -150,7 +154,7 @@ class _Repair:
             if fixed is not prop.dt or tzid:
                 event[name] = vDDDTypes(fixed)
         for name in _LIST_PROPS:
-            props = event.get(name)
+            props = _get(event, name)
             if props is None:
                 continue
             fixed_lists = []
@@ -173,7 +177,7 @@ class _Repair:
         self._end(event, where)
 
     def _until(self, event: icalendar.Event, where: str) -> None:
-        rrule = event.get("RRULE")
+        rrule = _get(event, "RRULE")
         if rrule is None or "UNTIL" not in rrule:
             return
         start, until = event["DTSTART"].dt, rrule["UNTIL"][0]
@@ -189,7 +193,7 @@ class _Repair:
         rrule["UNTIL"] = [until.astimezone(UTC)]
 
     def _end(self, event: icalendar.Event, where: str) -> None:
-        if "DTEND" not in event:
+        if not _has(event, "DTEND"):
             return
         start, end = event["DTSTART"].dt, event["DTEND"].dt
         if not isinstance(start, datetime):
@@ -307,13 +311,13 @@ def _tzid_param(tzid: str) -> str:
 
 
 def _text(component: icalendar.Event, name: str) -> str:
-    value = component.get(name)
+    value = _get(component, name)
     return str(value) if value is not None else ""
 
 
 def _upstream_categories(event: icalendar.Event) -> list[str]:
     found: list[str] = []
-    props = event.get("CATEGORIES")
+    props = _get(event, "CATEGORIES")
     for prop in props if isinstance(props, list) else [props] if props is not None else []:
         found.extend(str(c).strip() for c in getattr(prop, "cats", [prop]) if str(c).strip())
     return found
@@ -350,7 +354,7 @@ class _Typing:
             unmapped_per_event.append(unmapped)
         ordered = tuple(slug for slug in self.order if slug in types)
         for event, unmapped in zip(events, unmapped_per_event, strict=True):
-            if "CATEGORIES" in event:
+            if _has(event, "CATEGORIES"):
                 del event["CATEGORIES"]
             categories = [self.names[slug] for slug in ordered] + unmapped
             if categories:
@@ -364,8 +368,8 @@ def _group(events: Iterable[icalendar.Event], warnings: list[str]) -> dict[str, 
     for event in events:
         uid = str(event["UID"]).strip()
         group = groups.setdefault(uid, [])
-        is_master = "RECURRENCE-ID" not in event
-        if is_master and group and "RECURRENCE-ID" not in group[0]:
+        is_master = not _has(event, "RECURRENCE-ID")
+        if is_master and group and not _has(group[0], "RECURRENCE-ID"):
             warnings.append(f"event {uid!r}: a second event with the same UID was ignored")
             continue
         if is_master:
@@ -373,17 +377,20 @@ def _group(events: Iterable[icalendar.Event], warnings: list[str]) -> dict[str, 
         else:
             group.append(event)
     for group in groups.values():
-        overrides = [e for e in group if "RECURRENCE-ID" in e]
+        if len(group) == 1:
+            continue
+        overrides = [e for e in group if _has(e, "RECURRENCE-ID")]
         overrides.sort(key=lambda e: _epoch(e["RECURRENCE-ID"].dt, UTC))
-        group[:] = [e for e in group if "RECURRENCE-ID" not in e] + overrides
+        group[:] = [e for e in group if not _has(e, "RECURRENCE-ID")] + overrides
     return groups
 
 
 def _duration(event: icalendar.Event) -> timedelta:
     start = event["DTSTART"].dt
-    if "DTEND" in event:
-        return event["DTEND"].dt - start
-    if "DURATION" in event:
+    end = _get(event, "DTEND")
+    if end is not None:
+        return end.dt - start
+    if _has(event, "DURATION"):
         return event["DURATION"].dt
     return timedelta(days=1) if not isinstance(start, datetime) else timedelta(0)
 
@@ -394,7 +401,7 @@ def occurrences(
     """Start/end (UTC epoch seconds) of every occurrence of a UID group inside the horizon,
     with the index in ``group`` of the component that gives it (0: the master)."""
     master = group[0]
-    if len(group) == 1 and "RRULE" not in master and "RDATE" not in master:
+    if len(group) == 1 and not _has(master, "RRULE") and not _has(master, "RDATE"):
         start = _epoch(master["DTSTART"].dt, zone)
         end = start + int(_duration(master).total_seconds())
         return ((start, end, 0),) if start < horizon.end and end >= horizon.start else ()
@@ -546,7 +553,7 @@ def _recurrence_ids(moment: datetime) -> tuple[datetime, datetime]:
 
 def _series_end(group: list[icalendar.Event], zone: tzinfo) -> int | None:
     master = group[0]
-    rrule = master.get("RRULE")
+    rrule = _get(master, "RRULE")
     ends = []
     for event in group:
         start = _epoch(event["DTSTART"].dt, zone)
@@ -574,18 +581,18 @@ def normalize(
     typing = _Typing(source, config)
     site_zone = zoneinfo.ZoneInfo(config.timezone)
     for event in parsed.events:
-        if "TZID" in event:  # a stray TZID property inside VEVENT: Zoom exports
+        if _has(event, "TZID"):  # a stray TZID property inside VEVENT: Zoom exports
             del event["TZID"]
         repair.event(event, f"event {str(event['UID'])!r}")
         warnings.extend(content.enrich(event, source=source, config=config))
     contributions = []
     for uid, group in _group(parsed.events, warnings).items():
         types = typing.apply(group)
-        sequence = max(int(e.get("SEQUENCE", 0) or 0) for e in group)
-        modified = [e["LAST-MODIFIED"].dt for e in group if "LAST-MODIFIED" in e]
+        sequence = max(int(_get(e, "SEQUENCE", 0) or 0) for e in group)
+        modified = [e["LAST-MODIFIED"].dt for e in group if _has(e, "LAST-MODIFIED")]
         for event in group:
             for name in _BOOKKEEPING:
-                if name in event:
+                if _has(event, name):
                     del event[name]
         body = b"".join(serialize(event) for event in group)
         digest = hashlib.sha256(body)
@@ -606,7 +613,7 @@ def normalize(
                 tzids=tuple(sorted({m.decode() for m in _TZID_PARAM.findall(body)})),
                 first_year=min(e["DTSTART"].dt.year for e in group),
                 series_end=_series_end(group, site_zone),
-                recurring=len(group) > 1 or "RRULE" in master or "RDATE" in master,
+                recurring=len(group) > 1 or _has(master, "RRULE") or _has(master, "RDATE"),
                 occurrences=occurrences(group, horizon, site_zone),
                 search_text=facts.search_text,
                 details=facts.details,
