@@ -856,6 +856,8 @@ def stage_times(stats: pstats.Stats, names: dict[str, tuple[str, str]]) -> None:
 
 def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> None:
     """A serial in-process refresh with a timer around each stage (no profiler overhead)."""
+    import feedserver.content as content_module
+    import feedserver.details as details_module
     import feedserver.normalize as normalize_module
     from feedserver.sources import KINDS
 
@@ -885,6 +887,8 @@ def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> Non
             (refresh_module, "normalize", "normalize"),
             (normalize_module, "occurrences", "occurrences"),
             (normalize_module, "serialize", "serialize"),
+            (content_module, "enrich", "enrich"),
+            (details_module, "columns", "columns"),
             (Store, "ingest", "store"),
         ):
             wrapped = timed(label, getattr(module, name))
@@ -895,21 +899,23 @@ def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> Non
         total = time.perf_counter() - begin
     store.close()
     t = totals
-    rest = t["normalize"] - t["occurrences"] - t["serialize"]
+    rest = t["normalize"] - t["occurrences"] - t["serialize"] - t["enrich"] - t["columns"]
     other = total - t["fetch"] - t["parse"] - t["normalize"] - t["store"]
     print(f"\n== stages of a serial in-process refresh, no profiler: {total:.1f} s ==")
     rows = [
         ("fetch (HTTP from 127.0.0.1)", t["fetch"], ""),
         ("parse (ics adapter)", t["parse"], f"bare from_ical: {bare:.2f} s"),
         ("normalize", t["normalize"], ""),
-        ("  occurrences (recurring-ical-events)", t["occurrences"], ""),
+        ("  event content (content.enrich)", t["enrich"], ""),
+        ("  filter and page facts (details.columns)", t["columns"], ""),
         ("  serialize (normalize.serialize)", t["serialize"], ""),
+        ("  occurrences (series expansion)", t["occurrences"], ""),
         ("  the rest (zones, types, hashes)", rest, ""),
         ("store.ingest (SQLite)", t["store"], ""),
         ("other", other, ""),
     ]
     for label, seconds, note in rows:
-        print(f"  {label:<40} {seconds:6.2f} s" + (f"   ({note})" if note else ""))
+        print(f"  {label:<44} {seconds:6.2f} s" + (f"   ({note})" if note else ""))
 
 
 def profile_refresh(feeds: Path, data: Path, ids: list[str]) -> None:
