@@ -192,8 +192,11 @@ def _lines(text: str) -> list[str]:
     """
     out: list[str] = []
     for line in text.split("\n"):
-        cuts = [0]
         colon = line.find(":")
+        if colon <= 0:  # (a colon at the start is no label's either)
+            out.append(line.rstrip())
+            continue
+        cuts = [0]
         while colon > 0:  # only colons are looked at: prose lines cost one find()
             if line[colon + 1 : colon + 2] in ("", " ", "\t"):
                 start = _glued_label(line, colon)
@@ -247,7 +250,7 @@ def _parse(text: str) -> tuple[list[str], list[_Field]]:
     fields: list[_Field] = []
     current: _Field | None = None
     for line in _lines(text):
-        match = _LINE_LABEL.match(line)
+        match = _LINE_LABEL.match(line) if ":" in line else None  # a label line has its colon
         if match:
             key, label = _LABELS[match[1].casefold()]
             value = line[match.end() :].strip()
