@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from feedserver.sources import KINDS
 from tests.conftest import SAMPLES
 
 TOKEN = "s3cret-token"
@@ -104,7 +105,7 @@ def test_wrong_token_changes_nothing(api, site):
         ({"id": "Lab"}, f"id: 'Lab' is not a valid source id ({ID_RULE})"),
         ({"id": "-lab"}, f"id: '-lab' is not a valid source id ({ID_RULE})"),
         ({"id": None}, f"id: None is not a valid source id ({ID_RULE})"),
-        ({"kind": "icss"}, "unknown source kind 'icss'; known: ics"),
+        ({"kind": "icss"}, f"unknown source kind 'icss'; known: {', '.join(sorted(KINDS))}"),
         ({"url": "https://example.edu/a.ics"}, "set exactly one of url or path"),
         ({"path": None}, "set exactly one of url or path"),
         (
