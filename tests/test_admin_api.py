@@ -158,7 +158,7 @@ def test_each_invalid_definition_is_refused_precisely_and_writes_nothing(
         ({"calendar": "eee"}, "calendar 'eee' is not defined in site.toml (known: ece, cs)"),
         ({"path": "../../etc/passwd"}, "path must be relative to the feeds folder"),
         ({"id": "other"}, "id: a source cannot be renamed ('lab' → 'other')"),
-        ({"kind": None}, "unknown source kind None; known: ics"),
+        ({"kind": None}, f"unknown source kind None; known: {', '.join(sorted(KINDS))}"),
     ],
 )
 def test_each_invalid_put_is_refused_and_writes_nothing(api, site, changes, message):

@@ -112,4 +112,5 @@ def _lazy(module: str) -> Kind:
 KINDS: dict[str, Kind] = {
     "ics": _lazy("feedserver.sources.ics"),
     "json": _lazy("feedserver.sources.jsonapi"),
+    "csv": _lazy("feedserver.sources.spreadsheet"),
 }
