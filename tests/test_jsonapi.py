@@ -472,3 +472,12 @@ def test_every_json_key_and_event_field_is_documented_in_readme():
     readme = (SAMPLES.parent.parent / "README.md").read_text()
     missing = [k for k in [*KEYS, *JSON_FIELDS] if f"`{k}`" not in readme]
     assert not missing, f"undocumented [json] keys or fields: {missing}"
+
+
+def test_the_demo_reads_its_localist_file(demo):
+    outcome = {o.source.id: o for o in demo.refresh(now=datetime(2026, 11, 1, tzinfo=UTC))}
+    assert (outcome["hillside-events"].status, outcome["hillside-events"].events) == ("updated", 11)
+    assert outcome["hillside-events"].warnings == []
+    body = demo.client(now=datetime(2026, 11, 1, tzinfo=UTC)).get("/types/social.ics").data
+    coffee = [u for u in uids(body) if u.startswith("61034-")]
+    assert coffee == [f"61034-{n}@hillside-events.feedserver" for n in range(130455, 130459)]

@@ -404,3 +404,22 @@ def test_feeds_of_csv_sources_pass_the_independent_parsers(site):
     start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
     results = check_feed(body, start, end)
     assert len({uid for uid, _ in results["icalendar"]}) == 14
+
+
+def test_the_demo_reads_its_google_sheet(demo):
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    outcome = {o.source.id: o for o in demo.refresh(now=now)}["ece-workshops"]
+    assert (outcome.status, outcome.events) == ("updated", 7)
+    assert outcome.warnings == [
+        "row 9 ('Thesis Defense Dry Runs') skipped: date: cannot read 'TBA' as a date:"
+        " String does not contain a date: TBA"
+    ]
+    body = demo.client(now=now).get("/types/workshop.ics").data
+    assert [u for u in uids(body) if u.endswith("@ece-workshops.feedserver")] == [
+        "W-2611-01@ece-workshops.feedserver",
+        "W-2611-02@ece-workshops.feedserver",  # "Info Session", mapped by [categories]
+        "W-2612-01@ece-workshops.feedserver",
+        "W-2702-01@ece-workshops.feedserver",
+        "W-2703-01@ece-workshops.feedserver",
+        "W-2704-01@ece-workshops.feedserver",
+    ]

@@ -247,7 +247,8 @@ def _header(rows: list[list[str]], mapping: _Mapping) -> tuple[int, dict[str, in
 
 
 def _cell(row: list[str], column: int) -> str:
-    return row[column].strip() if column < len(row) else ""
+    # A line break inside a cell comes as CRLF from Excel, LF from Google Sheets.
+    return row[column].replace("\r\n", "\n").strip() if column < len(row) else ""
 
 
 def _when(
