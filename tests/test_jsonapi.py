@@ -285,6 +285,9 @@ def test_a_response_that_is_an_object_without_items_names_the_setting():
 def test_check_reports_each_problem_with_its_key():
     assert check({"preset": "localist"}) == []
     assert check({"items": "data.items", "fields": {"title": "name", "start": "when"}}) == []
+    assert check({"fields": {"title": "t", "start": "s", "instance_id": "i"}}) == [
+        "fields.instance_id: needs `instances`, the path to the occurrences"
+    ]
     assert check(
         {
             "preset": "localyst",

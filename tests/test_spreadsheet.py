@@ -224,6 +224,12 @@ def test_a_missing_column_is_a_parse_error_listing_the_headers_found():
             " be its File → Share → Publish to web → CSV link)",
         ),
         (
+            b'Title,Date\n"Talk, 2026-03-12\n' + b"x" * 140_000,
+            {},
+            'not readable as CSV: field larger than field limit (131072); is a quote (") opened'
+            " and never closed?",
+        ),
+        (
             b"Title,Date\nCaf\xe9,2026-03-12\n",
             {"encoding": "utf-8"},
             "not utf-8 text: byte 0xe9 at offset 14",
@@ -423,3 +429,17 @@ def test_the_demo_reads_its_google_sheet(demo):
         "W-2703-01@ece-workshops.feedserver",
         "W-2704-01@ece-workshops.feedserver",
     ]
+
+
+def test_a_row_pasted_twice_is_one_event():
+    body = b"Title,When\nTalk,2026-03-12 14:00\nTalk,2026-03-12 14:00\nTalk,2026-03-13 14:00\n"
+    source = Source(
+        id="s",
+        name="S",
+        kind="csv",
+        calendar="ece",
+        options={"columns": {"title": "Title", "start": "When"}},
+    )
+    parsed = parse(Pages.single(body), source)
+    assert [when(e)[0] for e in parsed.events] == ["20260312T140000", "20260313T140000"]
+    assert parsed.warnings == ["row 3 ('Talk') skipped: the same event as row 2 ('Talk')"]

@@ -29,7 +29,7 @@ from feedserver.config import Source
 from feedserver.errors import ParseError
 from feedserver.sources import Links, Page, Pages, Parsed, values
 from feedserver.sources.bridge import Item, events
-from feedserver.sources.records import FIELDS, Skip, item, last_day, whole_days
+from feedserver.sources.records import FIELDS, Skip, identity, item, last_day, whole_days
 
 __all__ = ["FIELDS", "KEYS", "PRESETS", "check", "links", "parse"]
 
@@ -103,18 +103,16 @@ def _merged(table: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _compile(text: str) -> ParsedResult:
-    return jmespath.compile(text)
-
-
 def _mapping(table: Mapping[str, Any]) -> _Mapping:
     merged = _merged(table)
     fields = {k: v for k, v in merged["fields"].items() if isinstance(v, str) and v.strip()}
-    optional = {k: _compile(merged[k]) if merged.get(k) else None for k in ("next", "pages_path")}
+    optional = {
+        k: jmespath.compile(merged[k]) if merged.get(k) else None for k in ("next", "pages_path")
+    }
     return _Mapping(
-        items=_compile(merged["items"]) if merged.get("items") else None,
-        instances=_compile(merged["instances"]) if merged.get("instances") else None,
-        fields={k: _compile(v) for k, v in fields.items()},
+        items=jmespath.compile(merged["items"]) if merged.get("items") else None,
+        instances=jmespath.compile(merged["instances"]) if merged.get("instances") else None,
+        fields={k: jmespath.compile(v) for k, v in fields.items()},
         sources=fields,
         formats=tuple(merged.get("formats", ())),
         dayfirst=bool(merged.get("dayfirst", False)),
@@ -148,7 +146,7 @@ def check(table: Mapping[str, Any]) -> list[str]:
     for key in ("title", "start"):
         if not str(merged["fields"].get(key) or "").strip():
             problems.append(f"fields.{key}: required: the path to each item's {key}")
-    if merged.get("instance_id") and not merged.get("instances"):
+    if merged["fields"].get("instance_id") and not merged.get("instances"):
         problems.append("fields.instance_id: needs `instances`, the path to the occurrences")
     for key in ("items", "instances", "next", "pages_path", "page_param"):
         value = merged.get(key)
@@ -181,7 +179,7 @@ def links(page: Page, source: Source) -> Links:
     except ParseError:
         return Links()  # parse() reports it
     if mapping.next is not None:
-        target = mapping.next.search(data)
+        target = _search(mapping.next, data)
         if not isinstance(target, str) or not target.strip():
             return Links()
         url = urljoin(page.url, target.strip())
@@ -189,7 +187,7 @@ def links(page: Page, source: Source) -> Links:
     assert mapping.page_param is not None
     number = _page_number(page.url, mapping.page_param)
     if mapping.pages_path is not None:
-        total = _whole(mapping.pages_path.search(data))
+        total = _whole(_search(mapping.pages_path, data))
         if total is None or number >= total:
             return Links()
     else:
@@ -221,14 +219,14 @@ def parse(pages: Pages, source: Source) -> Parsed:
                 result.warnings.append(f"{name} skipped: expected an object, got {_kind(entry)}")
                 continue
             for one in _occurrences(entry, mapping, source, (name, page.url), result.warnings):
-                key = (one.own_id or "", one.start.isoformat())
-                if one.own_id and key in seen:
+                key = identity(one, source)
+                if key in seen:
                     continue  # the API shifted while we paged: the same occurrence twice
                 seen.add(key)
                 found.append(one)
     if mapping.page_param and mapping.pages_path is not None and pages.listing:
         last = pages.listing[-1]
-        total = _whole(mapping.pages_path.search(_load(last.body)))
+        total = _whole(_search(mapping.pages_path, _load(last.body)))
         if total is not None and total > len(pages.listing) and last.url is not None:
             read = _page_number(last.url, mapping.page_param)
             if read < total:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
+from feedserver.config import Source
 from feedserver.sources import values
-from feedserver.sources.bridge import FIELD_LABELS, Item
+from feedserver.sources.bridge import FIELD_LABELS, Item, uid
 
-__all__ = ["FIELDS", "Skip", "item", "last_day", "whole_days"]
+__all__ = ["FIELDS", "Skip", "identity", "item", "last_day", "whole_days"]
 
 # Event fields a mapping may name, with what each becomes. ``start``/``end``/``all_day``/
 # ``timezone`` are read by the kind (they need its date conventions); the rest here.
@@ -87,6 +88,17 @@ def item(
         status=_str(read("status")),
         image=_url(read("image"), name, "image", warnings),
     )
+
+
+def identity(one: Item, source: Source) -> tuple[str, str]:
+    """What makes two records the same event: the UID they would get, and their start.
+
+    Two records with the same identity are one event listed twice (a row pasted twice, an API
+    that moved on while it was paged); the UID alone is not enough, since records that share a
+    page or an id (a series) are told apart by their start.
+    """
+    key = uid(source, own_id=one.own_id, url=one.url, title=one.title, start=one.start)
+    return key, one.start.isoformat()
 
 
 def whole_days(start: datetime | date, end: datetime | date | None) -> tuple[date, date | None]:

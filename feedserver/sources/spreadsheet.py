@@ -27,7 +27,7 @@ from feedserver.config import Source
 from feedserver.errors import ParseError
 from feedserver.sources import Pages, Parsed, values
 from feedserver.sources.bridge import Item, events
-from feedserver.sources.records import FIELDS, Skip, item, last_day, whole_days
+from feedserver.sources.records import FIELDS, Skip, identity, item, last_day, whole_days
 
 __all__ = ["CSV_FIELDS", "KEYS", "check", "parse"]
 
@@ -137,9 +137,15 @@ def parse(pages: Pages, source: Source) -> Parsed:
     mapping = _mapping(source.options)
     result = Parsed()
     text = _decode(pages.body, mapping, result.warnings)
-    rows = list(csv.reader(io.StringIO(text, newline=""), _dialect(text, mapping)))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), _dialect(text, mapping)))
+    except csv.Error as e:
+        # A quote that is opened and never closed swallows the rest of the file into one cell.
+        hint = '; is a quote (") opened and never closed?' if "field limit" in str(e) else ""
+        raise ParseError(f"not readable as CSV: {e}{hint}") from None
     header_at, index = _header(rows, mapping)
     found: list[Item] = []
+    seen: dict[tuple[str, str], str] = {}  # identity -> the row that had it first
     seps = mapping.separator + "\n"  # several category columns are joined by line breaks
     for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not any(cell.strip() for cell in row):
@@ -156,6 +162,10 @@ def parse(pages: Pages, source: Source) -> Parsed:
             one = item(raw, start, end, name=name, warnings=result.warnings, separators=seps)
         except Skip as e:
             result.warnings.append(f"{name} skipped: {e}")
+            continue
+        first = seen.setdefault(identity(one, source), name)
+        if first != name:
+            result.warnings.append(f"{name} skipped: the same event as {first}")
             continue
         found.append(one)
     result.events = events(found, source)
