@@ -115,20 +115,27 @@ def test_navigate_pick_filter_and_subscribe_to_the_view(page, base):
     description.locator("summary").click()
     expect(description.locator(".text")).to_be_visible()
 
-    # change the type filter (a GET form: works the same without JavaScript)
-    page.get_by_label("Filter March events by event type").select_option("seminar")
+    # two event types (a GET form: works the same without JavaScript); the day stays chosen
+    types = page.get_by_role("group", name="Filter March events by event type")
+    types.get_by_label("Seminar").check()
+    types.get_by_label("Social").check()
     page.get_by_role("button", name="Show events").click()
-    page.wait_for_url("**type=seminar**")
+    page.wait_for_url(f"{base}/calendar?type=seminar,social&month=2026-03&day=2026-03-31")
     expect(page.locator("#month-heading")).to_have_text("March 2026")
-    expect(page.locator("td.has-events")).to_have_count(4)
+    expect(page.locator("td.has-events")).to_have_count(6)
     listed = listed_month(page)
-    assert {uid for uid, _ in listed} == {"weekly@edges.example", "late-mar@edges.example"}
+    assert {uid for uid, _ in listed} == {
+        "weekly@edges.example",
+        "late-mar@edges.example",
+        "early-mar@edges.example",
+        "retreat@edges.example",
+    }
 
     # "Subscribe to this view": the feed of exactly what the page listed this month
     page.get_by_role("link", name="Subscribe to this view").click()
-    page.wait_for_url("**/types/seminar")
+    page.wait_for_url("**/all?type=seminar,social")
     address = page.locator("#feed-url").input_value()
-    assert address == f"{PUBLIC}/types/seminar.ics"
+    assert address == f"{PUBLIC}/all.ics?type=seminar,social"
     with urllib.request.urlopen(base + address.removeprefix(PUBLIC), timeout=30) as response:
         ics = response.read()
     assert feed_month(ics, date(2026, 3, 1), date(2026, 4, 1)) == listed
