@@ -57,7 +57,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -857,7 +857,7 @@ def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> Non
             mock.patch.object(refresh_module, "_pool", lambda workers: _SerialExecutor())
         )
         for module, name, label in (
-            (refresh_module, "fetch_url", "fetch"),
+            (refresh_module, "fetch_pages", "fetch"),
             (refresh_module, "normalize", "normalize"),
             (normalize_module, "occurrences", "occurrences"),
             (normalize_module, "serialize", "serialize"),
@@ -865,7 +865,10 @@ def stage_breakdown(feeds: Path, data: Path, ids: list[str], bare: float) -> Non
         ):
             wrapped = timed(label, getattr(module, name))
             patches.enter_context(mock.patch.object(module, name, wrapped))
-        patches.enter_context(mock.patch.dict(KINDS, {"ics": timed("parse", KINDS["ics"])}))
+        ics = KINDS["ics"]
+        patches.enter_context(
+            mock.patch.dict(KINDS, {"ics": replace(ics, parse=timed("parse", ics.parse))})
+        )
         begin = time.perf_counter()
         feedserver.refresh.refresh(config, store, only=ids)
         total = time.perf_counter() - begin

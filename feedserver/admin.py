@@ -34,11 +34,12 @@ from typing import Any
 
 from feedserver import config as configuration
 from feedserver.config import Config, Source
+from feedserver.crawl import fetch_pages
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, StaleEdit
 from feedserver.fetch import FetchCache
 from feedserver.files import fsync_dir, write_atomic
 from feedserver.normalize import Contribution, normalize
-from feedserver.refresh import Outcome, exclusive, fetch_source, horizon, refresh
+from feedserver.refresh import Outcome, exclusive, horizon, refresh
 from feedserver.sourcefile import (
     Actor,
     AuditLog,
@@ -249,9 +250,11 @@ class Admin:
         self, source: Source, config: Config, calendar_given: bool, now: datetime, limit: int
     ) -> Preview:
         with tempfile.TemporaryDirectory(prefix="feedserver-preview-") as tmp:
-            cache = FetchCache(Path(tmp), source.id)  # thrown away: the test writes nothing
-            fetched = fetch_source(source, cache, config, now)
-        parsed = KINDS[source.kind](fetched.body, source)
+            # Caches thrown away: the test writes nothing.
+            crawled = fetch_pages(source, config, now, Path(tmp))
+        fetched = crawled.first
+        parsed = KINDS[source.kind].parse(crawled.pages, source)
+        parsed.warnings[:0] = crawled.pages.warnings
         contributions, warnings = normalize(parsed, source, config, horizon(config, now))
         types: dict[str, int] = {}
         for c in contributions:
@@ -269,7 +272,7 @@ class Admin:
             warnings=warnings,
             http_status=fetched.status,
             final_url=fetched.final_url,
-            bytes=len(fetched.body),
+            bytes=crawled.size,
         )
 
     # -- changing ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from feedserver.normalize import normalize
-from feedserver.sources import ics
+from feedserver.sources import Pages, ics
 from feedserver.store import Store
 from tests.conftest import NOW, SAMPLES
 from tests.test_normalize import HORIZON
@@ -17,7 +17,7 @@ def contributions(site, name, source_id="src", calendar="ece"):
     site.sample(source_id, name, calendar)
     config = site.config()
     source = config.source(source_id)
-    parsed = ics.parse((SAMPLES / "ics" / name).read_bytes(), source)
+    parsed = ics.parse(Pages.single((SAMPLES / "ics" / name).read_bytes()), source)
     return normalize(parsed, source, config, HORIZON)[0]
 
 

@@ -1,0 +1,72 @@
+"""Stage ①: the ``html`` kind: events from web pages.
+
+Two readers share this kind; the source's ``[html]`` table picks one:
+
+* with an ``events`` CSS selector, a *recipe* (:mod:`feedserver.sources.recipe`) reads listing
+  pages that carry no structured data, block by block;
+* without one, the page's own structured data (:mod:`feedserver.sources.structured`):
+  schema.org ``Event`` as JSON-LD or microdata, and microformats ``h-event``.
+
+Both find the next listing page the same way (:func:`next_link`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser
+
+from feedserver.config import Source
+from feedserver.sources import Links, Page, Pages, Parsed
+
+__all__ = ["NEXT", "check", "links", "next_link", "parse"]
+
+# Where a listing page usually says which page comes next, when [html] names no `next`.
+NEXT = 'link[rel~="next"], a[rel~="next"]'
+
+
+def _reader(table: Mapping[str, Any]) -> ModuleType:
+    name = "recipe" if "events" in table else "structured"
+    return import_module(f"feedserver.sources.{name}")
+
+
+def check(table: Mapping[str, Any]) -> list[str]:
+    """Problems with an ``[html]`` table (each starts with the key it is about)."""
+    problems: list[str] = []
+    selector = table.get("next", NEXT)
+    if not isinstance(selector, str) or not _valid_selector(selector):
+        problems.append(f"next: {selector!r} is not a CSS selector")
+    return problems + _reader(table).check(table)  # type: ignore[no-any-return]
+
+
+def links(page: Page, source: Source) -> Links:
+    return _reader(source.options).links(page, source)  # type: ignore[no-any-return]
+
+
+def parse(pages: Pages, source: Source) -> Parsed:
+    return _reader(source.options).parse(pages, source)  # type: ignore[no-any-return]
+
+
+def next_link(tree: LexborHTMLParser, page: Page, source: Source) -> str | None:
+    """The absolute URL of the next listing page, by the ``next`` selector (default :data:`NEXT`):
+    the ``href`` of the first match, resolved against the page's URL (and its ``<base>``)."""
+    node = tree.css_first(source.options.get("next", NEXT))
+    href = node.attributes.get("href") if node is not None else None
+    if not href or not href.strip() or page.url is None:
+        return None
+    base = tree.css_first("base[href]")
+    root = urljoin(page.url, base.attributes.get("href") or "") if base is not None else page.url
+    target = urljoin(root, href.strip())
+    return target if target.startswith(("http://", "https://")) else None
+
+
+def _valid_selector(selector: str) -> bool:
+    try:
+        LexborHTMLParser("<p></p>").css(selector)
+    except Exception:  # selectolax raises a bare exception type for a bad selector
+        return False
+    return bool(selector.strip())
