@@ -486,8 +486,9 @@ class _Reader:
         found = []
         for point in self.values("contactPoint", node=value):
             if isinstance(point, dict):
-                parts = [self.line(self.first("name", node=point)), self.email(point)]
-                parts.append(self.line(self.first("telephone", node=point)))
+                # the e-mail last: the content stage's ORGANIZER takes the rest as its name
+                parts = [self.line(self.first(k, node=point)) for k in ("name", "telephone")]
+                parts.append(self.email(point))
                 found.append(", ".join(p for p in parts if p))
         return "; ".join(f for f in found if f)
 
