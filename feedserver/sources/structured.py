@@ -31,10 +31,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-import extruct
-import lxml.etree
-import lxml.html
-import mf2py
 from selectolax.lexbor import LexborHTMLParser
 
 from feedserver.config import Source
@@ -54,7 +50,6 @@ _KEYS = {
     "formats": "strptime patterns tried first for dates that are not ISO 8601",
     "dayfirst": "true: 01/02/2025 is 1 February (dates that are not ISO 8601)",
 }
-_JSON_LD = lxml.etree.XPath('//script[@type="application/ld+json"]')
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _MICROFORMATS = re.compile(r"""class\s*=\s*["'][^"']*\b(?:h-event|vevent)\b""", re.IGNORECASE)
 
@@ -151,6 +146,9 @@ def find(page: Page, source: Source, problems: list[str]) -> Found:
     text = _decode(page.body)
     if not text.strip():
         return found
+    import lxml.etree  # the readers are imported when a page is read, not when config loads
+    import lxml.html
+
     try:
         tree = lxml.html.fromstring(text)
     except (lxml.etree.ParserError, ValueError):  # no element at all (a page of whitespace)
@@ -196,8 +194,11 @@ def find(page: Page, source: Source, problems: list[str]) -> Found:
 
 
 def _json_ld(tree: Any, where: str, problems: list[str]) -> Iterator[Any]:
+    import extruct
+
     reader = extruct.JsonLdExtractor()
-    for number, script in enumerate(_JSON_LD(tree), start=1):
+    scripts = tree.xpath('//script[@type="application/ld+json"]')
+    for number, script in enumerate(scripts, start=1):
         try:
             yield reader.extract_items(script)
         except Exception as e:  # json's and jstyleson's errors: one broken block, not the page
@@ -221,6 +222,8 @@ def _index(value: Any, refs: dict[str, dict[str, Any]]) -> None:
 
 
 def _microdata(tree: Any, base: str | None, where: str, problems: list[str]) -> list[Any]:
+    import extruct
+
     try:
         items = extruct.MicrodataExtractor().extract_items(tree, base_url=base)
     except Exception as e:  # the extractor walks any markup; a failure is a bug, not the page's
@@ -244,6 +247,8 @@ def _from_microdata(value: Any) -> Any:
 
 
 def _microformats(text: str, base: str | None, where: str, problems: list[str]) -> list[Any]:
+    import mf2py
+
     try:
         # A document is always given, so mf2py never fetches anything.
         parsed = mf2py.parse(doc=text, url=base, html_parser="lxml")
