@@ -111,6 +111,7 @@ def _lazy(module: str) -> Kind:
 # kind -> its adapter; the config validator lists these names in its error message.
 KINDS: dict[str, Kind] = {
     "ics": _lazy("feedserver.sources.ics"),
+    "html": _lazy("feedserver.sources.html"),
     "json": _lazy("feedserver.sources.jsonapi"),
     "csv": _lazy("feedserver.sources.spreadsheet"),
 }
