@@ -195,6 +195,16 @@ def test_times_without_an_offset_are_floating_for_the_site_zone_unless_the_sourc
     assert zoned["DTSTART"].params["TZID"] == "America/Chicago"
 
 
+def test_an_offset_that_is_the_source_zones_keeps_the_zone():
+    zoned = source({"preset": "localist"}, timezone="America/Los_Angeles")
+    [page] = LOCALIST[:1]
+    seminar = parse(Pages((Page(API, page),)), zoned).events[0]
+    assert seminar["DTSTART"].to_ical() == b"20241031T140000"
+    assert seminar["DTSTART"].params["TZID"] == "America/Los_Angeles"
+    elsewhere = source({"preset": "localist"}, timezone="America/New_York")
+    assert parse(Pages((Page(API, page),)), elsewhere).events[0]["DTSTART"].dt.tzinfo is UTC
+
+
 def test_an_occurrence_without_an_instance_id_is_named_by_its_start():
     body = json.dumps(
         {

@@ -70,6 +70,22 @@ class Zone:
         """``value`` as it should be stored: floating when placed in the marker zone."""
         return value.replace(tzinfo=None) if value.tzinfo is _FLOATING else value
 
+    def instant(self, value: datetime) -> datetime:
+        """A time with a UTC offset: in this zone when the offset is the zone's at that moment
+        (feeds then say TZID=America/Los_Angeles, as the upstream meant), else in UTC.
+
+        >>> la = Zone(ZoneInfo("America/Los_Angeles"))
+        >>> la.instant(datetime.fromisoformat("2024-10-31T14:00:00-07:00")).isoformat()
+        '2024-10-31T14:00:00-07:00'
+        >>> la.instant(datetime.fromisoformat("2024-10-31T14:00:00-04:00")).isoformat()
+        '2024-10-31T18:00:00+00:00'
+        """
+        if self.zone is not None:
+            local = value.astimezone(self.zone)
+            if local.utcoffset() == value.utcoffset():
+                return local
+        return value.astimezone(UTC)
+
     def combine(self, day_: date, clock_: time) -> datetime:
         return datetime.combine(day_, clock_, self.zone)
 
@@ -216,7 +232,7 @@ def moment(
             if len(raw) == 10:
                 return parsed.date(), None
             if parsed.tzinfo is not None:
-                return parsed.astimezone(UTC), None
+                return zone.instant(parsed), None
             return zone.local(parsed.replace(tzinfo=zone.placing)), None
     start, end = parse_when(raw, zone.placing, formats=formats, dayfirst=_dayfirst(raw, dayfirst))
     return _local(start, zone), _local(end, zone) if end is not None else None
