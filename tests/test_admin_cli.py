@@ -50,7 +50,7 @@ def test_add_test_fetches_writes_and_refreshes(site, runner, upstream):
     ("args", "message"),
     [
         (["--calendar", "eee"], "calendar 'eee' is not defined in site.toml (known: ece, cs)"),
-        (["--kind", "icss"], "unknown source kind 'icss'; known: ics"),
+        (["--kind", "icss"], "unknown source kind 'icss'; known: html, ics"),
         (["--refresh", "soon"], "refresh: expected a duration like 30m, 6h or 1d, got 'soon'"),
         (["--timezone", "Nowhere/City"], "timezone 'Nowhere/City' is not an IANA time zone name"),
         (["--type", "talk"], "type 'talk' is not defined in site.toml"),

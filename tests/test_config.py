@@ -35,7 +35,7 @@ def test_unknown_calendar_names_file_key_and_known_values(site):
 
 def test_unknown_kind_lists_known_kinds(site):
     path = site.source("ee", 'name = "EE"\nkind = "icss"\ncalendar = "ece"', "x")
-    assert problems(site) == [f"{path}: unknown source kind 'icss'; known: ics"]
+    assert problems(site) == [f"{path}: unknown source kind 'icss'; known: html, ics"]
 
 
 def test_every_problem_is_listed_at_once(site):

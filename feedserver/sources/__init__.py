@@ -111,4 +111,5 @@ def _lazy(module: str) -> Kind:
 # kind -> its adapter; the config validator lists these names in its error message.
 KINDS: dict[str, Kind] = {
     "ics": _lazy("feedserver.sources.ics"),
+    "html": _lazy("feedserver.sources.html"),
 }
