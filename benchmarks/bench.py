@@ -16,10 +16,12 @@ target is missed (it exits 1 only when something does not work at all).
    ``refresh --all`` (every source unchanged).
 4. Starts ``feedserver serve --workers 2 --no-refresh`` and measures over one keep-alive
    ``requests.Session``: a filtered ~1,000-event feed rendered for the first time, the same feed
-   again (cache hit), a 304 revalidation, the gzip form, ``/all.ics`` (first request on each
-   worker, then repeated), and the server's peak memory (VmHWM from /proc). Bodies are read in
-   64 KiB chunks so that the client's own allocations are not charged to the server, and the
-   worker that accepted a connection is found through /proc/net/tcp and /proc/<pid>/fd.
+   again (cache hit), a 304 revalidation, the gzip form, the calendar page's month view
+   (``/calendar`` and one calendar's two types, first render per day, then a cache hit and a
+   304), ``/all.ics`` (first request on each worker, then repeated), and the server's peak
+   memory (VmHWM from /proc). Bodies are read in 64 KiB chunks so that the client's own
+   allocations are not charged to the server, and the worker that accepted a connection is
+   found through /proc/net/tcp and /proc/<pid>/fd.
 
 ``--profile`` then prints cProfile summaries (top 25 by cumulative time) of an in-process refresh
 (run serially so that cProfile sees the work, which normally runs in a thread pool) and of the
@@ -40,6 +42,7 @@ import os
 import platform
 import pstats
 import random
+import re
 import shutil
 import signal
 import socket
@@ -1166,6 +1169,55 @@ def run(args: argparse.Namespace, root: Path, processes: Processes) -> int:
         p50([r.seconds * 1000 for r in gzipped[1:]]),
         "ms",
         note=f"{gzipped[0].size / 1e3:.0f} kB vs {hits[0].size / 1e3:.0f} kB, {ratio:.0%}",
+    )
+
+    # the calendar page: a month of every calendar, the heaviest view, then one department's
+    # seminars and lectures; each request another day (a page of its own: a first render)
+    def month_view(i: int, path: str = "/calendar") -> str:
+        day = today + timedelta(days=i)
+        return f"{path}?month={day:%Y-%m}&day={day.isoformat()}"
+
+    def department(i: int) -> str:
+        day = today + timedelta(days=i)
+        return f"/calendar/{slug}?type=lecture,seminar&month={day:%Y-%m}&day={day.isoformat()}"
+
+    for name, view in (("/calendar month", month_view), (f"/calendar/{slug}, 2 types", department)):
+        pages = [get(session, base + view(i)) for i in range(n)]
+        if any(r.status != 200 for r in pages):
+            raise RuntimeError(f"{name}: statuses {sorted({r.status for r in pages})}")
+        body = get(session, base + view(0), keep=True).body.decode()  # untimed: a cache hit
+        month = re.search(r"(\d+) events? this month", body)
+        listed = body.count('<li class="event')
+        note = (
+            f"{month[1] if month else '?'} events in the month, {listed} on the day, "
+            f"{pages[0].size / 1e3:.0f} kB"
+        )
+        first_page = [r.seconds * 1000 for r in pages]
+        report.add(f"{name}, first render p50", p50(first_page), "ms", note=note)
+        report.add(f"{name}, first render p95", p95(first_page), "ms")
+
+    url = month_view(0)
+    for worker in workers:  # both workers have it cached
+        connection = connection_to(serve_port, worker, workers)
+        for _ in range(3):
+            get_on(connection, url, {"Accept-Encoding": "identity"})
+        connection.close()
+    page_hits = [get(session, base + url) for _ in range(n)]
+    if any(r.status != 200 for r in page_hits):
+        raise RuntimeError(f"calendar again: statuses {sorted({r.status for r in page_hits})}")
+    report.add(
+        "/calendar month again (cache hit) p50",
+        p50([r.seconds * 1000 for r in page_hits]),
+        "ms",
+    )
+    page_tag = page_hits[0].headers["ETag"]
+    page_304 = [get(session, base + url, {"If-None-Match": page_tag}) for _ in range(n)]
+    if any(r.status != 304 for r in page_304):
+        raise RuntimeError(f"calendar If-None-Match: {sorted({r.status for r in page_304})}")
+    report.add(
+        "/calendar month, 304 (If-None-Match) p50",
+        p50([r.seconds * 1000 for r in page_304]),
+        "ms",
     )
 
     identity = {"Accept-Encoding": "identity"}

@@ -135,6 +135,21 @@ def test_event_shows_its_details_and_links(web):
             None,
         ),
         ("calendar=ece&type=social&q=retreat", {30: 1, 31: 1}, None),
+        # several types: any of them (the form's checkboxes, joined by the redirect below)
+        ("type=workshop,social", {1: 1, 8: 1, 18: 1, 19: 1, 20: 1, 30: 1, 31: 1}, None),
+        ("type=social,workshop,seminar", MARCH, "/all?type=seminar,social,workshop"),
+        ("type=seminar,workshop&exclude_type=workshop", {3: 1, 10: 1, 25: 1, 31: 2}, None),
+        (
+            "calendar=ece&type=workshop,seminar&q=reading",
+            {3: 1, 10: 1, 25: 1, 31: 1},
+            "/calendars/ece?q=reading&type=seminar,workshop",
+        ),
+        ("type=seminar,social&online=1", {3: 1, 10: 1, 25: 1, 31: 1}, None),
+        (
+            "type=social,seminar&q=retreat,owl",
+            {1: 1, 30: 1, 31: 1},
+            "/all?q=owl,retreat&type=seminar,social",
+        ),
     ],
 )
 def test_filters_are_the_feeds_parameters(web, query, expected, feed):
@@ -155,7 +170,55 @@ def test_one_calendar_path_and_month_links_keep_the_filter(web):
     assert 'href="/calendar/ece?type=workshop&amp;month=2026-02"' in html
     assert 'href="/calendar/ece?type=workshop&amp;month=2026-04"' in html
     assert '<option value="ece" selected>' in html
-    assert '<option value="workshop" selected>' in html
+    assert re.search(
+        r'<input type="checkbox" id="cal-type-workshop" name="type" value="workshop" checked>', html
+    )
+
+
+def test_type_filter_is_a_multi_select(web):
+    html = page(web, "/calendar?type=social,seminar&month=2026-03")
+    checked = re.findall(
+        r'<input type="checkbox" id="cal-type-(\w+)" name="type" value="\1"( checked)?>', html
+    )
+    assert checked == [("seminar", " checked"), ("workshop", ""), ("social", " checked")]
+    assert "Filter March events by event type</legend>" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        # what the GET form sends: every field, empty or not, one type parameter per checkbox
+        (
+            "calendar=&type=social&type=seminar&q=&month=2026-03",
+            "/calendar?type=seminar,social&month=2026-03",
+        ),
+        (
+            "calendar=ece&type=workshop&type=seminar&q=robot+learning&month=2026-03&day=2026-03-31",
+            "/calendar/ece?q=learning+robot&type=seminar,workshop&month=2026-03&day=2026-03-31",
+        ),
+        ("type=seminar&type=seminar,social", "/calendar?type=seminar,social"),
+        ("calendar=&type=&q=&month=2026-04", "/calendar?month=2026-04"),
+        ("calendar=&q=", "/calendar"),
+        (
+            "calendar=cs&exclude_type=social&online=1&q=",
+            "/calendar/cs?exclude_type=social&online=1",
+        ),
+    ],
+)
+def test_form_submissions_redirect_to_the_canonical_view(web, query, location):
+    response = web.get(f"/calendar?{query}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == location
+    assert web.get(location).status_code == 200  # canonical: no second redirect
+
+
+def test_repeated_types_are_the_comma_form(web):
+    repeated = web.get("/calendar?type=social&type=seminar&month=2026-03", follow_redirects=True)
+    joined = web.get("/calendar?type=seminar,social&month=2026-03")
+    assert repeated.status_code == joined.status_code == 200
+    assert repeated.request.full_path == "/calendar?type=seminar,social&month=2026-03"
+    assert repeated.headers["ETag"] == joined.headers["ETag"]
+    assert counts(repeated.data.decode()) == {1: 1, 3: 1, 10: 1, 25: 1, 30: 1, 31: 3}
 
 
 def test_bad_month_day_or_filter_is_a_400_that_says_why(web):
@@ -172,6 +235,59 @@ def test_page_is_cached_and_conditional(web):
     assert again.status_code == 304
     other = web.get("/calendar?month=2026-04&type=seminar", headers={"If-None-Match": etag})
     assert other.status_code == 200
+
+
+def test_multi_type_page_answers_304_for_every_spelling(web):
+    first = web.get("/calendar?type=seminar,social&month=2026-03")
+    assert first.status_code == 200
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"].startswith("public, max-age=")
+    for spelling in (
+        "/calendar?type=seminar,social&month=2026-03",
+        "/calendar?month=2026-03&type=social,seminar",
+        "/calendar?type=SOCIAL,seminar,social&month=2026-03",
+    ):
+        response = web.get(spelling, headers={"If-None-Match": etag})
+        assert response.status_code == 304, spelling
+        assert response.data == b""
+        assert response.headers["ETag"] == etag
+    assert (
+        web.get(first.request.full_path, headers={"If-Modified-Since": modified}).status_code == 304
+    )
+    # another day, another type set or a gzip client: not the same representation
+    for url, headers in (
+        ("/calendar?type=seminar,social&month=2026-03&day=2026-03-31", {}),
+        ("/calendar?type=seminar,workshop&month=2026-03", {}),
+    ):
+        assert web.get(url, headers={"If-None-Match": etag} | headers).status_code == 200
+    gzipped = web.get(first.request.full_path, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["ETag"] == etag[:-1] + '-gzip"'
+    assert (
+        web.get(
+            first.request.full_path, headers={"If-None-Match": gzipped.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+
+
+def test_page_changes_its_etag_when_the_store_changes(tmp_path):
+    site = Site(tmp_path)
+    source = site.sample("edges", "calendar_month_edges.ics", "ece")
+    site.refresh()
+    client = site.client(now=NOW)
+    url = "/calendar?type=seminar,social&day=2026-03-31"
+    before = client.get(url)
+    assert "Last Half Hour of March" in before.data.decode()
+    ics = site.feeds / "data" / "edges.ics"
+    ics.write_bytes(ics.read_bytes().replace(b"Last Half Hour of March", b"Last Talk of March"))
+    assert source.exists()
+    site.refresh()
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert "Last Talk of March" in after.data.decode()
+    for app in site.apps:
+        app.extensions["feedserver"].store.close()
 
 
 def test_first_weekday_setting(edges):

@@ -470,12 +470,12 @@ def parse(pages: Pages, source: Source) -> Parsed:
         where += f" and {len(pages.listing) - 1} more page(s)"
     if blocks == 0:
         raise ParseError(
-            f"recipe matched 0 events (selector {selector!r} on {where}); last good events kept"
+            f"recipe matched 0 events (selector {selector!r} on {where}); last good kept"
         )
     if not items:
         raise ParseError(
             f"recipe matched {blocks} event block(s) (selector {selector!r} on {where}) but none"
-            f" gave an event; first: {first_problem}; last good events kept"
+            f" gave an event; first: {first_problem}; last good kept"
         )
     result.events.extend(events(items, source))
     return result

@@ -83,6 +83,14 @@ def weeks(first: date, first_weekday: str) -> list[list[date | None]]:
     ]
 
 
+def _form_spelling() -> bool:
+    """Whether the query string is spelled as a GET form sends it: empty fields
+    (``q=&calendar=``) or a parameter repeated (one checkbox each: ``type=a&type=b``)."""
+    names = [name for name, _ in request.args.items(multi=True)]
+    blank = any(not value.strip() for _, value in request.args.items(multi=True))
+    return blank or len(names) != len(set(names))
+
+
 def _args() -> dict[str, list[str]]:
     """The filter parameters (empty form fields mean "not set"; month and day are the page's)."""
     args = {}
@@ -107,7 +115,7 @@ def page_url(q: feed_query.FeedQuery, **extra: str) -> str:
     return path + (f"?{query}" if query else "")
 
 
-def _page(q: feed_query.FeedQuery, month: date, chosen: date | None) -> bytes:
+def _page(q: feed_query.FeedQuery, month: date, given: date | None) -> bytes:
     s = services()
     zone = zoneinfo.ZoneInfo(s.config.timezone)
     end_month = _next_month(month)
@@ -125,6 +133,7 @@ def _page(q: feed_query.FeedQuery, month: date, chosen: date | None) -> bytes:
             if month <= day < end_month:
                 by_day.setdefault(day, []).append(o)
     today = s.today()
+    chosen = given
     if chosen is None or not month <= chosen < end_month:
         if month <= today < end_month:
             chosen = today
@@ -154,6 +163,7 @@ def _page(q: feed_query.FeedQuery, month: date, chosen: date | None) -> bytes:
         selected_types=types,
         words=dict(q.params).get("q", ""),
         hidden=hidden,
+        day_given=given is not None and given == chosen,
     ).encode()
 
 
@@ -172,6 +182,14 @@ def _serve(scope: str, slug: str | None) -> Response:
         month = _month(request.args["month"])
     else:
         month = (day or today).replace(day=1)
+    if _form_spelling():
+        # a form's submission lands on the view's canonical URL, the one that differs from
+        # its feed's URL only in path and extension (and month and day)
+        given = {
+            "month": f"{month:%Y-%m}" if request.args.get("month", "").strip() else "",
+            "day": day.isoformat() if day else "",
+        }
+        return Response(status=302, headers={"Location": page_url(q, **given)})
     key = f"/calendar {q.key('')} month={month:%Y-%m} day={day} @{today}"
     return respond(cached(key, lambda: _page(q, month, day)), HTML_TYPE)
 
