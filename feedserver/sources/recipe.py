@@ -20,7 +20,6 @@ cannot be read costs that field only, with a warning.
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import re
 from collections.abc import Iterator, Mapping
@@ -37,9 +36,9 @@ from feedserver.errors import ParseError
 from feedserver.htmltext import html_to_text, tidy
 from feedserver.sources import Links, Page, Pages, Parsed
 from feedserver.sources.bridge import FIELD_LABELS, Item, events, parse_when
-from feedserver.sources.html import _valid_selector, next_link
+from feedserver.sources.html import _valid_selector, decode, next_link
 
-__all__ = ["LABELS", "LABEL_TARGETS", "OPTIONS", "SELECTORS", "check", "decode", "links", "parse"]
+__all__ = ["LABELS", "LABEL_TARGETS", "OPTIONS", "SELECTORS", "check", "links", "parse"]
 
 # [html] keys that are selectors -> what they select (README: "Event web pages with a recipe").
 SELECTORS: dict[str, str] = {
@@ -205,36 +204,6 @@ def _selector_problems(key: str, value: Any) -> list[str]:
 # --- pages ---------------------------------------------------------------------------------------
 
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def decode(body: bytes) -> str:
-    """A page's text: by its byte-order mark, else its ``<meta charset>``, else UTF-8 (and
-    Windows-1252 for a page that is not valid UTF-8, as browsers guess).
-
-    >>> decode('<meta charset="windows-1252"><p>café</p>'.encode("cp1252")).endswith("café</p>")
-    True
-    """
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body.decode(encoding, "replace")
-    match = _META_CHARSET.search(body[:4096])
-    if match:
-        try:
-            return body.decode(match[1].decode("ascii"), "replace")
-        except LookupError:
-            pass
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("cp1252", "replace")
-
-
 class _Page:
     """One parsed page, its links made absolute (``base_url``, else ``<base href>`` and the
     page's URL), so that descriptions keep them."""
@@ -305,7 +274,7 @@ def _read(block: LexborNode, spec: _Spec | None) -> str | None:
         return None
     if spec.attr:
         value = found[0].attributes.get(spec.attr)
-        return " ".join(value.split()) or None if value else None
+        return (" ".join(value.split()) or None) if value else None
     return _one_line(found[0]) or None
 
 
@@ -333,7 +302,6 @@ def _href(block: LexborNode, spec: _Spec) -> str | None:
 @dataclass
 class _Segment:
     key: str | None  # the field a label stands for; None for text without a label
-    label: str  # as written on the page
     value: str
 
 
@@ -351,13 +319,13 @@ def _segments(text: str, recipe: _Recipe) -> list[_Segment]:
             if at_start or (glued and match[1][0].isupper()):
                 cuts.append((match.start(), match.end(), match[1]))
         if not cuts:
-            out.append(_Segment(None, "", line))
+            out.append(_Segment(None, line))
             continue
         if line[: cuts[0][0]].strip():
-            out.append(_Segment(None, "", line[: cuts[0][0]].rstrip()))
+            out.append(_Segment(None, line[: cuts[0][0]].rstrip()))
         stops = [c[0] for c in cuts[1:]] + [len(line)]
         for (_, end, label), stop in zip(cuts, stops, strict=True):
-            out.append(_Segment(recipe.labels[label.casefold()], label, line[end:stop].strip()))
+            out.append(_Segment(recipe.labels[label.casefold()], line[end:stop].strip()))
     return out
 
 
