@@ -290,6 +290,4 @@ def test_source() -> Response:
 @bp.get("/")
 def page() -> str:
     config = services().config
-    # ics first: the form's default, and the one kind whose definition needs no table of its own
-    kinds = sorted(KINDS, key=lambda kind: (kind != "ics", kind))
-    return render_template("admin.html", config=config, kinds=kinds)
+    return render_template("admin.html", config=config, kinds=sorted(KINDS))
