@@ -402,7 +402,7 @@ def load_source(
             problems.append(f"{path}: [{table}] applies to kind {table!r} only, not {kind!r}")
     options = data.get(str(kind), {})
     if not isinstance(options, dict):
-        problems.append(f"{path}: {kind} must be a table of settings")
+        problems.append(f"{path}: {kind}: must be a table of settings ([{kind}])")
     elif kind in KINDS:
         problems.extend(f"{path}: {kind}.{problem}" for problem in KINDS[kind].check(options))
     if len(problems) > before:
@@ -428,21 +428,26 @@ def load_source(
 
 def _follow(path: Path, table: Any, problems: list[str]) -> Follow:
     if not isinstance(table, dict):
-        problems.append(f"{path}: [follow] must be a table")
+        problems.append(f"{path}: follow: must be a table ([follow])")
         return Follow()
     for key in table:
         if key not in FOLLOW_KEYS:
-            problems.append(f"{path}: unknown key follow.{key}{_suggest(key, FOLLOW_KEYS)}")
+            known = ", ".join(FOLLOW_KEYS)
+            problems.append(
+                f"{path}: follow.{key}: unknown key{_suggest(key, FOLLOW_KEYS)}; known: {known}"
+            )
     follow = Follow()
     for key in ("pages", "max_event_pages"):
         value = table.get(key, getattr(follow, key))
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
-            problems.append(f"{path}: follow.{key} must be a whole number from 1 to 1000")
+            problems.append(
+                f"{path}: follow.{key}: must be a whole number from 1 to 1000, got {value!r}"
+            )
             value = getattr(follow, key)
         follow = replace(follow, **{key: value})
     event_pages = table.get("event_pages", False)
     if not isinstance(event_pages, bool):
-        problems.append(f"{path}: follow.event_pages must be true or false")
+        problems.append(f"{path}: follow.event_pages: must be true or false, got {event_pages!r}")
     else:
         follow = replace(follow, event_pages=event_pages)
     if "delay" in table:
