@@ -461,3 +461,157 @@ def test_preview_of_a_spreadsheet_and_of_a_change_to_its_columns(api, site, upst
         "column(s) not found: columns.start_time = 'Begins'"
     )
     assert site.snapshot() == before
+
+
+# -- feedserver sources ------------------------------------------------------------------------
+
+
+def test_cli_adds_a_recipe_from_a_table_file_and_set_options(site, runner, upstream, tmp_path):
+    serve(upstream)
+    recipe_file = tmp_path / "recipe.toml"
+    recipe_file.write_text(
+        "[follow]\npages = 2   # two listing pages\n\n"
+        '[html]\nevents = "div.event-listing"   # one block\nwhen = "p.event-date"\n'
+    )
+    result = runner(
+        *("sources", "add", "ece-web", "--kind", "html", "--url", upstream.url("/events")),
+        *("--calendar", "ece", "--table-file", str(recipe_file)),
+        *("--set", "html.title=h3.event-title", "--set", 'html.labels."Date & Time"=when'),
+        *("--set", "follow.delay=0s", "--set", "html.dayfirst=false"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "7 events (0 recurring)" in result.output
+    assert (
+        (site.feeds / "sources" / "ece-web.toml").read_text()
+        == f"""\
+kind = "html"
+url = "{upstream.url("/events")}"
+calendar = "ece"
+
+[follow]
+pages = 2   # two listing pages
+delay = "0s"
+
+[html]
+events = "div.event-listing"   # one block
+when = "p.event-date"
+title = "h3.event-title"
+dayfirst = false
+
+[html.labels]
+"Date & Time" = "when"
+"""
+    )
+    source = site.config().source("ece-web")
+    assert source.options["dayfirst"] is False and source.follow.pages == 2
+
+
+def test_cli_edit_sets_and_unsets_nested_keys_keeping_comments(site, runner, upstream):
+    serve(upstream)
+    text = hand_written(site, upstream)
+    result = runner(
+        *("sources", "edit", "ece-web", "--no-fetch"),
+        *("--set", "follow.pages=3", "--set", "follow.event_pages=true"),
+        *("--set", 'html.formats=["%d.%m.%Y"]', "--set", 'html.next="li.next a"'),
+        *("--unset", 'html.labels."Partager"', "--set", "html.labels.Salle=location"),
+    )
+    assert result.exit_code == 0, result.output
+    after = (site.feeds / "sources" / "ece-web.toml").read_text()
+    assert after == text[: text.index("[follow]")] + (
+        """\
+[follow]
+pages = 3            # this page and the next
+delay = "0s"         # the test upstream needs no pause
+event_pages = true
+
+[html]
+# one event block
+events = "div.event-listing"
+title = "h3.event-title"   # its link is the event's page
+when = "p.event-date"
+type = "p.event-type"
+description = "div.event-details"
+formats = ["%d.%m.%Y"]
+next = "li.next a"
+
+[html.labels]
+"Date & Time" = "when"   # a label of the page's own
+Salle = "location"
+"""
+    )
+    # A change that would break the source is refused with the key's path; nothing is written.
+    before = site.snapshot()
+    for args, message in [
+        (["--set", "html.labels.Quand=quand"], "html.labels.Quand: 'quand' is not a field"),
+        (["--set", "follow.pages=0"], "follow.pages: must be a whole number from 1 to 1000"),
+        (["--set", "html.when.x=1"], "html.when.x: html.when is 'p.event-date', not a table"),
+        (["--kind", "json"], "[html] applies to kind 'html' only, not 'json'"),
+        (["--set", "html.events=article"], "recipe matched 0 events (selector 'article'"),
+    ]:
+        result = runner("sources", "edit", "ece-web", *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Error: cannot edit ece-web: " in result.output and message in result.output
+    assert site.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("given", "value"),
+    [
+        ("3", 3),
+        ("true", True),
+        ('["%d/%m/%Y", "%d.%m.%Y"]', ["%d/%m/%Y", "%d.%m.%Y"]),
+        ('"3"', "3"),
+        ("div.event-listing > h3", "div.event-listing > h3"),
+        ("", ""),
+        ("2024-10-31", "2024-10-31"),
+        ("nan", "nan"),
+        ("Date & Time", "Date & Time"),
+    ],
+)
+def test_set_reads_toml_values_and_leaves_other_text_as_it_is(given, value):
+    from feedserver.cli import _sets
+
+    assert _sets(None, None, (f"json.fields.title={given}",)) == [
+        (("json", "fields", "title"), value)
+    ]
+
+
+@pytest.mark.parametrize("bad", ["=3", "no-equals", "a b=1", "a.=1", '"a=1'])
+def test_set_refuses_what_is_not_key_equals_value(runner, bad):
+    result = runner("sources", "add", "x", "--set", bad)
+    assert result.exit_code == 2 and "Invalid value for '--set'" in result.output
+
+
+def test_cli_show_prints_the_tables_and_follow_in_force(site, runner, upstream):
+    text = hand_written(site, upstream)
+    shown = runner("sources", "show", "ece-web")
+    assert shown.exit_code == 0, shown.output
+    assert text.rstrip() in shown.output
+    assert (
+        'follow:       pages = 2, event_pages = false, max_event_pages = 100, delay = "0s"'
+        in shown.output
+    )
+    data = json.loads(runner("sources", "show", "ece-web", "--json").output)
+    assert data["source"]["html"]["labels"] == {"Date & Time": "when", "Partager": "ignore"}
+    assert data["source"]["follow"]["max_event_pages"] == 100
+    assert data["settings_toml"] == text[text.index("[follow]") :]
+
+
+def test_cli_test_tries_a_recipe_on_a_url_without_kind(site, runner, upstream):
+    serve(upstream)
+    before = site.snapshot()
+    result = runner(
+        *("sources", "test", upstream.url("/events"), "--calendar", "ece", "--json"),
+        *("--set", "html.events=div.event-listing", "--set", "html.when=p.event-date"),
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["events"] == 4
+    assert site.snapshot() == before
+
+
+def test_cli_table_file_with_other_keys_is_refused(site, runner, tmp_path):
+    bad = tmp_path / "recipe.toml"
+    bad.write_text('events = "div.event"\n')
+    result = runner("sources", "add", "x", "--kind", "html", "--table-file", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}: events: only [follow] and the kind's table" in result.output
