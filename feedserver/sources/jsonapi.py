@@ -13,7 +13,6 @@ item and the field.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,11 +24,19 @@ import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError
 from jmespath.parser import ParsedResult
 
-from feedserver.config import Source
+from feedserver.config import Source, suggest
 from feedserver.errors import ParseError
 from feedserver.sources import Links, Page, Pages, Parsed, values
 from feedserver.sources.bridge import Item, events
-from feedserver.sources.records import FIELDS, Skip, identity, item, last_day, whole_days
+from feedserver.sources.records import (
+    FIELDS,
+    Skip,
+    identity,
+    item,
+    last_day,
+    timed_end,
+    whole_days,
+)
 
 __all__ = ["FIELDS", "KEYS", "PRESETS", "check", "links", "parse"]
 
@@ -125,7 +132,7 @@ def _mapping(table: Mapping[str, Any]) -> _Mapping:
 
 def check(table: Mapping[str, Any]) -> list[str]:
     """Problems with a ``[json]`` table, each starting with the key it is about."""
-    problems = [f"{k}: unknown key{_suggest(k, KEYS)}" for k in table if k not in KEYS]
+    problems = [f"{k}: unknown key{suggest(k, KEYS)}" for k in table if k not in KEYS]
     preset = table.get("preset")
     if preset is not None and preset not in PRESETS:
         problems.append(f"preset: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
@@ -136,7 +143,7 @@ def check(table: Mapping[str, Any]) -> list[str]:
     for key, path in merged["fields"].items():
         if key not in JSON_FIELDS:
             problems.append(
-                f"fields.{key}: unknown event field{_suggest(key, JSON_FIELDS)};"
+                f"fields.{key}: unknown event field{suggest(key, JSON_FIELDS)};"
                 f" known: {', '.join(JSON_FIELDS)}"
             )
         elif not isinstance(path, str):
@@ -327,13 +334,7 @@ def _when(
         return whole_days(first, end)
     if not isinstance(start, datetime):
         return whole_days(start, end)
-    if end is not None and not isinstance(end, datetime):
-        warnings.append(f"{name}: end: a date without a time for a timed start; ignored")
-        return start, None
-    if end is not None and (start.tzinfo is None) == (end.tzinfo is None) and end < start:
-        warnings.append(f"{name}: end: before the start; the event keeps its start only")
-        return start, None
-    return start, end
+    return timed_end(start, end, f"{name}: end", warnings)
 
 
 def _given(value: object) -> bool:
@@ -476,8 +477,3 @@ def _path_problems(text: str) -> list[str]:
         where = f"unexpected {token!r} at column {at + 1}" if at is not None else str(e)
         return [f"{text!r} is not a path (JMESPath): {where}"]
     return []
-
-
-def _suggest(word: str, known: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -20,7 +20,6 @@ cannot be read costs that field only, with a warning.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from feedserver.config import Source
+from feedserver.config import Source, suggest
 from feedserver.errors import ParseError
 from feedserver.htmltext import html_to_text, tidy
 from feedserver.sources import Links, Page, Pages, Parsed
@@ -151,8 +150,7 @@ def check(table: Mapping[str, Any]) -> list[str]:
     known = {**SELECTORS, **OPTIONS}
     for key in table:
         if key not in known:
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = suggest(key, known)
             problems.append(f"{key}: unknown key{hint}; known: {', '.join(sorted(known))}")
     for key in SELECTORS:
         if key in table:

@@ -17,7 +17,7 @@ from feedserver.config import Source
 from feedserver.sources import values
 from feedserver.sources.bridge import FIELD_LABELS, Item, uid
 
-__all__ = ["FIELDS", "Skip", "identity", "item", "last_day", "whole_days"]
+__all__ = ["FIELDS", "Skip", "identity", "item", "last_day", "timed_end", "whole_days"]
 
 # Event fields a mapping may name, with what each becomes. ``start``/``end``/``all_day``/
 # ``timezone`` are read by the kind (they need its date conventions); the rest here.
@@ -147,3 +147,17 @@ def _url(value: object, name: str, key: str, warnings: list[str]) -> str | None:
         return link
     warnings.append(f"{name}: {key}: {link!r} is not an http(s) URL")
     return None
+
+
+def timed_end(
+    start: datetime, end: datetime | date | None, where: str, warnings: list[str]
+) -> tuple[datetime, datetime | None]:
+    """A timed start with its end, or without it (and a warning starting with ``where``) when
+    the end is a bare date or comes before the start."""
+    if end is not None and not isinstance(end, datetime):
+        warnings.append(f"{where}: a date without a time for a timed start; ignored")
+        return start, None
+    if end is not None and (start.tzinfo is None) == (end.tzinfo is None) and end < start:
+        warnings.append(f"{where}: before the start; the event keeps its start only")
+        return start, None
+    return start, end

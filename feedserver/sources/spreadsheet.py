@@ -16,18 +16,25 @@ with a warning naming its row number (as the spreadsheet numbers it) and the fie
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from feedserver.config import Source
+from feedserver.config import Source, suggest
 from feedserver.errors import ParseError
 from feedserver.sources import Pages, Parsed, values
 from feedserver.sources.bridge import Item, events
-from feedserver.sources.records import FIELDS, Skip, identity, item, last_day, whole_days
+from feedserver.sources.records import (
+    FIELDS,
+    Skip,
+    identity,
+    item,
+    last_day,
+    timed_end,
+    whole_days,
+)
 
 __all__ = ["CSV_FIELDS", "KEYS", "check", "parse"]
 
@@ -84,14 +91,14 @@ def _mapping(table: Mapping[str, Any]) -> _Mapping:
 
 def check(table: Mapping[str, Any]) -> list[str]:
     """Problems with a ``[csv]`` table, each starting with the key it is about."""
-    problems = [f"{k}: unknown key{_suggest(k, KEYS)}" for k in table if k not in KEYS]
+    problems = [f"{k}: unknown key{suggest(k, KEYS)}" for k in table if k not in KEYS]
     columns = table.get("columns")
     if not isinstance(columns, dict) or not columns:
         return [*problems, 'columns: required: a table of event field = "Column header"']
     for key, headers in columns.items():
         if key not in CSV_FIELDS:
             problems.append(
-                f"columns.{key}: unknown event field{_suggest(key, CSV_FIELDS)};"
+                f"columns.{key}: unknown event field{suggest(key, CSV_FIELDS)};"
                 f" known: {', '.join(CSV_FIELDS)}"
             )
         elif not (
@@ -307,13 +314,7 @@ def _when(
         if isinstance(end, datetime) and not raw.get("end_time"):
             end = last_day(end.date())  # an all-day row's end date is its last day
         return whole_days(first, end)
-    if end is not None and not isinstance(end, datetime):
-        warnings.append(f"{name}: {end_key}: a date without a time for a timed start; ignored")
-        return start, None
-    if end is not None and (start.tzinfo is None) == (end.tzinfo is None) and end < start:
-        warnings.append(f"{name}: {end_key}: before the start; the event keeps its start only")
-        return start, None
-    return start, end
+    return timed_end(start, end, f"{name}: {end_key}", warnings)
 
 
 def _read(key: str, reader: Callable[..., _T], *args: Any, **options: Any) -> _T:
@@ -322,8 +323,3 @@ def _read(key: str, reader: Callable[..., _T], *args: Any, **options: Any) -> _T
         return reader(*args, **options)
     except ValueError as e:
         raise Skip(f"{key}: {e}") from None
-
-
-def _suggest(word: str, known: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
