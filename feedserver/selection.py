@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-# An event with an occurrence in [:start, :end); outside the precomputed horizon, a series
-# counts when its span overlaps the window.
-IN_WINDOW = """((e.occ_first < :end AND e.occ_last > :start
-     AND (e.recurring = 0 OR EXISTS (SELECT 1 FROM occurrences o
-          WHERE o.uid = e.uid AND o.end > :start AND o.start < :end)))
-    OR ((:start < e.h_start OR :end > e.h_end) AND e.start < :end
-        AND (e.series_end IS NULL OR e.series_end > :start)))"""
+# An event (alias w) with an occurrence in [:start, :end); outside the precomputed horizon, a
+# series counts when its span overlaps the window.
+_WINDOW = """((w.occ_first < :end AND w.occ_last > :start
+     AND (w.recurring = 0 OR EXISTS (SELECT 1 FROM occurrences o
+          WHERE o.uid = w.uid AND o.end > :start AND o.start < :end)))
+    OR ((:start < w.h_start OR :end > w.h_end) AND w.start < :end
+        AND (w.series_end IS NULL OR w.series_end > :start)))"""
+# The events in the window, decided on the index events_span alone (it holds every column
+# _WINDOW reads, and the UID the calendar and type filters look up): an event's row, where
+# those columns come after its VEVENT bytes, is read only once it is in the window (scanning
+# the rows instead takes ~40 ms at 20,000 events).
+_EVENTS_IN = "e.rowid IN (SELECT w.rowid FROM events w INDEXED BY events_span WHERE {})"
+IN_WINDOW = _EVENTS_IN.format(_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ class StoredEvent:
 
 
 def _where(selection: Selection) -> tuple[str, dict[str, object]]:
-    where = [IN_WINDOW]
+    indexed = []  # on the index: the calendar and type filters, then the window
+    where = []  # on the rows that passed those
     params: dict[str, object] = {"start": selection.start, "end": selection.end}
 
     def names(prefix: str, values: Sequence[str], start: str = "") -> str:
@@ -99,13 +106,14 @@ def _where(selection: Selection) -> tuple[str, dict[str, object]]:
     ):
         for n, group in enumerate(groups):
             slugs = names(f"{table}{n}", group)
-            where.append(f"e.uid IN (SELECT uid FROM {table} WHERE slug IN ({slugs}))")
+            indexed.append(f"w.uid IN (SELECT uid FROM {table} WHERE slug IN ({slugs}))")
     if selection.exclude_types:
         slugs = names("x", selection.exclude_types)
-        where.append(f"e.uid NOT IN (SELECT uid FROM event_types WHERE slug IN ({slugs}))")
+        indexed.append(f"w.uid NOT IN (SELECT uid FROM event_types WHERE slug IN ({slugs}))")
+    where.append(_EVENTS_IN.format(" AND ".join([*indexed, _WINDOW])))
     # instr() of " word" in folded text that starts with a space: a word matches where a
-    # word starts ("learn" finds "learning"); cheap enough here because the window
-    # condition, checked first, has already narrowed the rows.
+    # word starts ("learn" finds "learning"); cheap enough here because the window and the
+    # filters above have already narrowed the rows.
     alternatives = []
     for n, words in enumerate(selection.words):
         alternatives.append(

@@ -92,7 +92,10 @@ CREATE TABLE IF NOT EXISTS events (
     audience_text TEXT NOT NULL,    -- folded audiences
     online INTEGER NOT NULL         -- 1: some component has a meeting link
 );
-CREATE INDEX IF NOT EXISTS events_window ON events (occ_first, occ_last);
+-- every column selection.IN_WINDOW reads: the window is decided without reading the rows
+DROP INDEX IF EXISTS events_window;
+CREATE INDEX IF NOT EXISTS events_span ON events
+    (occ_first, occ_last, recurring, h_start, h_end, start, series_end, uid);
 CREATE TABLE IF NOT EXISTS event_calendars (
     slug TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (slug, uid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_types (
