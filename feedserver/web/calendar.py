@@ -14,12 +14,12 @@ import calendar as calendars
 import dataclasses
 import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
 from feedserver import agenda
 from feedserver import query as feed_query
@@ -287,7 +287,22 @@ def _page(q: feed_query.FeedQuery, month: date, given: date | None) -> bytes:
         words=dict(q.params).get("q", ""),
         hidden=hidden,
         day_given=given is not None and given == chosen,
+        calendar_names={c.slug: c.name for c in config.calendars},
+        type_names={t.slug: t.name for t in config.types},
+        event_page=_event_url("pages.event"),
+        event_ics=_event_url("pages.event_ics"),
     ).encode()
+
+
+def _event_url(endpoint: str) -> Callable[[str], str]:
+    """``url_for(endpoint, event_id=…)``, for the day's hundred events at the cost of one."""
+    before, after = url_for(endpoint, event_id="-").rsplit("-", 1)
+
+    def url(event_id: str) -> str:
+        assert event_id.isalnum()  # store.event_id: hex digits, nothing to quote
+        return f"{before}{event_id}{after}"
+
+    return url
 
 
 def _weekday_names(first_weekday: str) -> Sequence[tuple[str, str]]:
