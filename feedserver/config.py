@@ -195,7 +195,12 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
-def _suggest(word: str, known: Any) -> str:
+def suggest(word: str, known: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing.
+
+    >>> suggest("evnts", ["events", "title"])
+    " (did you mean 'events'?)"
+    """
     close = difflib.get_close_matches(word, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -238,7 +243,7 @@ def _flatten_site(path: Path, data: dict[str, Any], problems: list[str]) -> dict
             values[key] = value
     for key, value in values.items():
         if key not in SITE_SETTINGS:
-            problems.append(f"{path}: unknown setting {key!r}{_suggest(key, SITE_SETTINGS)}")
+            problems.append(f"{path}: unknown setting {key!r}{suggest(key, SITE_SETTINGS)}")
             continue
         default = SITE_SETTINGS[key][0]
         expected = float if isinstance(default, float) else type(default)
@@ -296,7 +301,7 @@ def _named_items(
             continue
         for key in item:
             if key not in keys:
-                problems.append(f"{where}: unknown key {key!r}{_suggest(key, keys)}")
+                problems.append(f"{where}: unknown key {key!r}{suggest(key, keys)}")
         slug = item.get("slug")
         if not isinstance(slug, str) or not SLUG.match(slug):
             problems.append(f"{where}: slug must match [a-z0-9-] (1-63 chars), got {slug!r}")
@@ -331,7 +336,7 @@ def load_source(
         problems.append(f"{path}: file name must be a source id matching [a-z0-9-]")
     for key in data:
         if key not in SOURCE_KEYS:
-            problems.append(f"{path}: unknown key {key!r}{_suggest(key, SOURCE_KEYS)}")
+            problems.append(f"{path}: unknown key {key!r}{suggest(key, SOURCE_KEYS)}")
     name = data.get("name", source_id)
     if not isinstance(name, str) or not name.strip():
         problems.append(f"{path}: name must be a non-empty string")
@@ -377,7 +382,7 @@ def load_source(
         if slug not in type_slugs:
             problems.append(
                 f"{path}: categories.{upstream!r} maps to unknown type {slug!r}"
-                f"{_suggest(str(slug), type_slugs)}"
+                f"{suggest(str(slug), type_slugs)}"
             )
     timezone = data.get("timezone")
     if timezone is not None and not _valid_zone(timezone):
@@ -432,7 +437,7 @@ def _follow(path: Path, table: Any, problems: list[str]) -> Follow:
         return Follow()
     for key in table:
         if key not in FOLLOW_KEYS:
-            problems.append(f"{path}: unknown key follow.{key}{_suggest(key, FOLLOW_KEYS)}")
+            problems.append(f"{path}: unknown key follow.{key}{suggest(key, FOLLOW_KEYS)}")
     follow = Follow()
     for key in ("pages", "max_event_pages"):
         value = table.get(key, getattr(follow, key))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -50,7 +51,7 @@ class Crawled:
 
     pages: Pages
     first: Fetched  # the source's own URL or file: HTTP status, final URL, validators
-    sha256: str  # of every page's bytes in order: same digest, nothing to re-parse
+    sha256: str  # of every page's bytes in order and the warnings: same digest, nothing to re-parse
 
     @property
     def size(self) -> int:
@@ -143,6 +144,10 @@ class _Crawl:
             digest.update(hashlib.sha256(page.body).digest())
         for url in sorted(details):
             digest.update(url.encode() + b"\0" + hashlib.sha256(details[url]).digest())
+        # The warnings too: an event page that starts failing (its last copy used) changes no
+        # byte, but its warning must reach the source's status; so must its recovery.
+        for warning in warnings:
+            digest.update(b"\1" + warning.encode())
         return Crawled(pages, first, digest.hexdigest())
 
     def _cache(self, url: str) -> FetchCache:
@@ -197,15 +202,21 @@ class _Hosts:
         path = self.directory / name
         with path.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            # The file as it is now, under the lock: another process may have written it since
+            # this one opened it (the handle's own position would still say "empty").
+            seen = os.fstat(handle.fileno())
             try:
-                if handle.tell() > 0:  # not the first request to this host
-                    wait = path.stat().st_mtime + self.delay - time.time()
+                if seen.st_size > 0:  # not the first request to this host
+                    wait = seen.st_mtime + self.delay - time.time()
                     if 0 < wait <= self.delay:  # a clock step must not make us sleep for ages
                         time.sleep(wait)
                 yield
             finally:
-                if handle.tell() == 0:
+                if seen.st_size == 0:
                     handle.write("-")  # marks the host as seen; the mtime says when
                 handle.flush()
-                path.touch()
+                # The exact time: touch() takes the kernel's coarse clock, a few ms behind
+                # time.time(), and the next request would come that much early.
+                ended = time.time_ns()
+                os.utime(handle.fileno(), ns=(ended, ended))
                 fcntl.flock(handle, fcntl.LOCK_UN)

@@ -112,4 +112,6 @@ def _lazy(module: str) -> Kind:
 KINDS: dict[str, Kind] = {
     "ics": _lazy("feedserver.sources.ics"),
     "html": _lazy("feedserver.sources.html"),
+    "json": _lazy("feedserver.sources.jsonapi"),
+    "csv": _lazy("feedserver.sources.spreadsheet"),
 }

@@ -7,11 +7,14 @@ Two readers share this kind; the source's ``[html]`` table picks one:
 * without one, the page's own structured data (:mod:`feedserver.sources.structured`):
   schema.org ``Event`` as JSON-LD or microdata, and microformats ``h-event``.
 
-Both find the next listing page the same way (:func:`next_link`).
+Both find the next listing page the same way (:func:`next_link`) and read a page's bytes as
+text the same way (:func:`decode`).
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Mapping
 from importlib import import_module
 from types import ModuleType
@@ -23,7 +26,7 @@ from selectolax.lexbor import LexborHTMLParser
 from feedserver.config import Source
 from feedserver.sources import Links, Page, Pages, Parsed
 
-__all__ = ["NEXT", "check", "links", "next_link", "parse"]
+__all__ = ["NEXT", "check", "decode", "links", "next_link", "parse"]
 
 # Where a listing page usually says which page comes next, when [html] names no `next`.
 NEXT = 'link[rel~="next"], a[rel~="next"]'
@@ -62,6 +65,36 @@ def next_link(tree: LexborHTMLParser, page: Page, source: Source) -> str | None:
     root = urljoin(page.url, base.attributes.get("href") or "") if base is not None else page.url
     target = urljoin(root, href.strip())
     return target if target.startswith(("http://", "https://")) else None
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode(body: bytes) -> str:
+    """A page's text: by its byte-order mark, else its ``<meta charset>``, else UTF-8 (and
+    Windows-1252 for a page that is not valid UTF-8, as browsers guess).
+
+    >>> decode('<meta charset="windows-1252"><p>café</p>'.encode("cp1252")).endswith("café</p>")
+    True
+    """
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, "replace")
+    match = _META_CHARSET.search(body[:4096])
+    if match:
+        try:
+            return body.decode(match[1].decode("ascii"), "replace")
+        except LookupError:
+            pass
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("cp1252", "replace")
 
 
 def _valid_selector(selector: str) -> bool:

@@ -37,7 +37,7 @@ from feedserver.config import Source
 from feedserver.errors import ParseError
 from feedserver.sources import Links, Page, Pages, Parsed, bridge, schemaorg
 from feedserver.sources.bridge import Item
-from feedserver.sources.html import next_link
+from feedserver.sources.html import decode, next_link
 
 __all__ = ["DEFAULT_TYPES", "SYNTAXES", "check", "find", "links", "parse"]
 
@@ -50,7 +50,6 @@ _KEYS = {
     "formats": "strptime patterns tried first for dates that are not ISO 8601",
     "dayfirst": "true: 01/02/2025 is 1 February (dates that are not ISO 8601)",
 }
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _MICROFORMATS = re.compile(r"""class\s*=\s*["'][^"']*\b(?:h-event|vevent)\b""", re.IGNORECASE)
 
 
@@ -143,7 +142,7 @@ def find(page: Page, source: Source, problems: list[str]) -> Found:
     syntaxes = options.get("syntaxes", SYNTAXES)
     where = _where(page.url)
     found = Found()
-    text = _decode(page.body)
+    text = decode(page.body)
     if not text.strip():
         return found
     import lxml.etree  # the readers are imported when a page is read, not when config loads
@@ -411,19 +410,6 @@ def _complete(
 
 def _where(url: str | None) -> str:
     return url or "the page"
-
-
-def _decode(body: bytes) -> str:
-    """The page's text: by its BOM, else its ``<meta charset>``, else UTF-8."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", "replace")
-    match = _CHARSET.search(body[:4096])
-    if match:
-        try:
-            return body.decode(match.group(1).decode("ascii"), "replace")
-        except LookupError:
-            pass
-    return body.decode("utf-8", "replace")
 
 
 def _base(tree: Any, url: str | None) -> str | None:
