@@ -27,6 +27,10 @@ target is missed (it exits 1 only when something does not work at all).
 (run serially so that cProfile sees the work, which normally runs in a thread pool) and of the
 first-render request path through ``create_app()``'s test client.
 
+``--calendar-only`` measures just the calendar page: step 3 is the one ``refresh --all`` that
+builds the store, step 4 the calendar figures and memory; with ``--profile`` it profiles the
+month view's first render instead.
+
 Every process it starts runs in its own session and is stopped in ``finally`` (also on Ctrl-C
 and SIGTERM); the temporary folder is removed unless ``--keep DIR`` is given.
 """
@@ -916,7 +920,23 @@ def profile_refresh(feeds: Path, data: Path, ids: list[str]) -> None:
     )
 
 
-def profile_first_render(feeds: Path, data: Path, paths: list[str]) -> None:
+FEED_STAGES = {
+    "store.select": ("store.py", "select"),
+    "render.calendar": ("render.py", "calendar"),
+    "render.header": ("render.py", "header"),
+    "Rendered (sha256)": ("cache.py", "__post_init__"),
+}
+CALENDAR_STAGES = {
+    "counted (the grid: selection.day_spans)": ("calendar.py", "counted"),
+    "day_events (the day: matches, facts)": ("calendar.py", "day_events"),
+    "render_template": ("templating.py", "render_template"),
+    "Rendered (sha256)": ("cache.py", "__post_init__"),
+}
+
+
+def profile_first_render(
+    feeds: Path, data: Path, paths: list[str], stages: dict[str, tuple[str, str]]
+) -> None:
     from feedserver.app import create_app
 
     app = create_app({"FEEDS": feeds, "DATA": data})
@@ -932,15 +952,7 @@ def profile_first_render(feeds: Path, data: Path, paths: list[str]) -> None:
     each = (time.perf_counter() - begin) / max(1, len(paths) - 1) * 1000
     title = f"first render via test_client, {len(paths) - 1} requests, {each:.1f} ms each"
     stats = print_profile(profile, title)
-    stage_times(
-        stats,
-        {
-            "store.select": ("store.py", "select"),
-            "render.calendar": ("render.py", "calendar"),
-            "render.header": ("render.py", "header"),
-            "Rendered (sha256)": ("cache.py", "__post_init__"),
-        },
-    )
+    stage_times(stats, stages)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -973,6 +985,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=30, help="requests per figure (30)")
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (default: a temp dir)")
     parser.add_argument("--profile", action="store_true", help="also print cProfile summaries")
+    parser.add_argument(
+        "--calendar-only",
+        action="store_true",
+        help="one ingest, then only the calendar page's figures (and memory)",
+    )
     args = parser.parse_args(argv)
     if not (1 <= args.sources <= 200 and 10 <= args.events <= 20000 and 3 <= args.requests <= 1000):
         parser.error("use 1-200 sources, 10-20000 events and 3-1000 requests")
@@ -1039,47 +1056,55 @@ def run(args: argparse.Namespace, root: Path, processes: Processes) -> int:
         print(output[-3000:])
         raise RuntimeError(f"refresh --all exited {status}, {updated}/{len(ids)} updated")
 
-    config = feedserver.config.load(feeds, data_inproc)
-    store = Store(config.store_path)
-    begin = time.perf_counter()
-    outcomes = feedserver.refresh.refresh(config, store, only=ids)
-    inproc = time.perf_counter() - begin
-    stored = store.count_events()
-    store.close()
-    if any(o.status != "updated" for o in outcomes):
-        raise RuntimeError(f"in-process refresh: {[(o.source.id, o.error) for o in outcomes]}")
-
-    bodies = [f.read_bytes() for f in files]
-    bare_runs = []
-    for _ in range(3):
+    if args.calendar_only:  # the store the server reads, and no ingest figures
+        store = Store(feedserver.config.load(feeds, data_cli).store_path)
+        stored = store.count_events()
+        store.close()
+        print(f"  {stored} events stored; refresh peak RSS {rss:.0f} MiB")
+        report.add("refresh --all (subprocess, wall)", wall, "s")
+        slug, type_, first, days = CALENDARS[0][0], TYPES[0][0], today, 1  # no feed figures
+    else:
+        config = feedserver.config.load(feeds, data_inproc)
+        store = Store(config.store_path)
         begin = time.perf_counter()
-        for body in bodies:
-            icalendar.Calendar.from_ical(body)
-        bare_runs.append(time.perf_counter() - begin)
-    bare = min(bare_runs)
-    del bodies
+        outcomes = feedserver.refresh.refresh(config, store, only=ids)
+        inproc = time.perf_counter() - begin
+        stored = store.count_events()
+        store.close()
+        if any(o.status != "updated" for o in outcomes):
+            raise RuntimeError(f"in-process refresh: {[(o.source.id, o.error) for o in outcomes]}")
 
-    wall2, status2, _ = run_timed(processes, command, logs / "refresh-2.log", 300)
-    output2 = (logs / "refresh-2.log").read_text(errors="replace")
-    unchanged = output2.count(" unchanged ")
-    print(f"  {stored} events stored; refresh peak RSS {rss:.0f} MiB")
-    report.add("refresh --all (subprocess, wall)", wall, "s")
-    report.add("refresh() in-process", inproc, "s")
-    report.add("bare Calendar.from_ical (best of 3)", bare, "s")
-    ratio_cli, ratio_inproc = wall / bare, inproc / bare
-    report.add("ingest / bare parse, subprocess", ratio_cli, "x", "≤ 1.5×", ok=ratio_cli <= 1.5)
-    report.add(
-        "ingest / bare parse, in-process", ratio_inproc, "x", "≤ 1.5×", ok=ratio_inproc <= 1.5
-    )
-    note = f"{unchanged}/{len(ids)} unchanged, exit {status2}"
-    ok2 = wall2 <= 2.0 and unchanged == len(ids) and status2 == 0
-    report.add("second refresh --all (all 304)", wall2, "s", "≤ 2 s", ok=ok2, note=note)
+        bodies = [f.read_bytes() for f in files]
+        bare_runs = []
+        for _ in range(3):
+            begin = time.perf_counter()
+            for body in bodies:
+                icalendar.Calendar.from_ical(body)
+            bare_runs.append(time.perf_counter() - begin)
+        bare = min(bare_runs)
+        del bodies
 
-    # calibrate the filtered feed on the store the server will read
-    config = feedserver.config.load(feeds, data_cli)
-    store = Store(config.store_path)
-    slug, type_, first, days, expected = calibrate(config, store, today, n)
-    store.close()
+        wall2, status2, _ = run_timed(processes, command, logs / "refresh-2.log", 300)
+        output2 = (logs / "refresh-2.log").read_text(errors="replace")
+        unchanged = output2.count(" unchanged ")
+        print(f"  {stored} events stored; refresh peak RSS {rss:.0f} MiB")
+        report.add("refresh --all (subprocess, wall)", wall, "s")
+        report.add("refresh() in-process", inproc, "s")
+        report.add("bare Calendar.from_ical (best of 3)", bare, "s")
+        ratio_cli, ratio_inproc = wall / bare, inproc / bare
+        report.add("ingest / bare parse, subprocess", ratio_cli, "x", "≤ 1.5×", ok=ratio_cli <= 1.5)
+        report.add(
+            "ingest / bare parse, in-process", ratio_inproc, "x", "≤ 1.5×", ok=ratio_inproc <= 1.5
+        )
+        note = f"{unchanged}/{len(ids)} unchanged, exit {status2}"
+        ok2 = wall2 <= 2.0 and unchanged == len(ids) and status2 == 0
+        report.add("second refresh --all (all 304)", wall2, "s", "≤ 2 s", ok=ok2, note=note)
+
+        # calibrate the filtered feed on the store the server will read
+        config = feedserver.config.load(feeds, data_cli)
+        store = Store(config.store_path)
+        slug, type_, first, days, _ = calibrate(config, store, today, n)
+        store.close()
 
     def filtered(i: int) -> str:
         start = first + timedelta(days=i)
@@ -1113,63 +1138,68 @@ def run(args: argparse.Namespace, root: Path, processes: Processes) -> int:
     session.headers["Accept-Encoding"] = "identity"
     get(session, base + "/healthz")  # open the keep-alive connection
 
-    replies = [get(session, base + filtered(i)) for i in range(n)]
-    if any(r.status != 200 for r in replies):
-        raise RuntimeError(f"filtered feed: statuses {sorted({r.status for r in replies})}")
-    first_ms = [r.seconds * 1000 for r in replies]
-    # the bodies, untimed (now cache hits): how many VEVENTs each window selected
-    counts = [vevents(get(session, base + filtered(i), keep=True).body) for i in range(n)]
-    print(
-        f"  filtered feed {filtered(0)}: {counts[0]} VEVENTs "
-        f"({min(counts)}–{max(counts)} over the {n} windows of {days} days), "
-        f"{replies[0].size / 1e6:.2f} MB"
-    )
-    in_range = 800 <= counts[0] <= 1200
-    report.add(
-        "filtered feed, first render p50",
-        p50(first_ms),
-        "ms",
-        "≤ 50 ms",
-        ok=p50(first_ms) <= 50,
-        note=f"{counts[0]} VEVENTs" + ("" if in_range else " — outside 800–1200"),
-    )
-    report.add("filtered feed, first render p95", p95(first_ms), "ms")
+    if not args.calendar_only:
+        replies = [get(session, base + filtered(i)) for i in range(n)]
+        if any(r.status != 200 for r in replies):
+            raise RuntimeError(f"filtered feed: statuses {sorted({r.status for r in replies})}")
+        first_ms = [r.seconds * 1000 for r in replies]
+        # the bodies, untimed (now cache hits): how many VEVENTs each window selected
+        counts = [vevents(get(session, base + filtered(i), keep=True).body) for i in range(n)]
+        print(
+            f"  filtered feed {filtered(0)}: {counts[0]} VEVENTs "
+            f"({min(counts)}–{max(counts)} over the {n} windows of {days} days), "
+            f"{replies[0].size / 1e6:.2f} MB"
+        )
+        in_range = 800 <= counts[0] <= 1200
+        report.add(
+            "filtered feed, first render p50",
+            p50(first_ms),
+            "ms",
+            "≤ 50 ms",
+            ok=p50(first_ms) <= 50,
+            note=f"{counts[0]} VEVENTs" + ("" if in_range else " — outside 800–1200"),
+        )
+        report.add("filtered feed, first render p95", p95(first_ms), "ms")
 
-    url = filtered(0)
-    for worker in workers:  # warm both workers' caches
-        connection = connection_to(serve_port, worker, workers)
-        for _ in range(3):
-            get_on(connection, url, {"Accept-Encoding": "identity"})
-        connection.close()
-    hits = [get(session, base + url) for _ in range(n)]
-    hit_ms = [r.seconds * 1000 for r in hits]
-    etag = hits[0].headers["ETag"]
-    if any(r.status != 200 or r.size != replies[0].size for r in hits):
-        raise RuntimeError("cache hits: a different status or size than the first render")
-    report.add("same feed again (cache hit) p50", p50(hit_ms), "ms", "≤ 5 ms", ok=p50(hit_ms) <= 5)
-    report.add("same feed again (cache hit) p95", p95(hit_ms), "ms")
+        url = filtered(0)
+        for worker in workers:  # warm both workers' caches
+            connection = connection_to(serve_port, worker, workers)
+            for _ in range(3):
+                get_on(connection, url, {"Accept-Encoding": "identity"})
+            connection.close()
+        hits = [get(session, base + url) for _ in range(n)]
+        hit_ms = [r.seconds * 1000 for r in hits]
+        etag = hits[0].headers["ETag"]
+        if any(r.status != 200 or r.size != replies[0].size for r in hits):
+            raise RuntimeError("cache hits: a different status or size than the first render")
+        report.add(
+            "same feed again (cache hit) p50", p50(hit_ms), "ms", "≤ 5 ms", ok=p50(hit_ms) <= 5
+        )
+        report.add("same feed again (cache hit) p95", p95(hit_ms), "ms")
 
-    revalidations = [get(session, base + url, {"If-None-Match": etag}) for _ in range(n)]
-    if any(r.status != 304 for r in revalidations):
-        raise RuntimeError(f"If-None-Match: statuses {sorted({r.status for r in revalidations})}")
-    ms304 = [r.seconds * 1000 for r in revalidations]
-    report.add(
-        "304 revalidation (If-None-Match) p50", p50(ms304), "ms", "≤ 3 ms", ok=p50(ms304) <= 3
-    )
-    report.add("304 revalidation (If-None-Match) p95", p95(ms304), "ms")
+        revalidations = [get(session, base + url, {"If-None-Match": etag}) for _ in range(n)]
+        if any(r.status != 304 for r in revalidations):
+            raise RuntimeError(
+                f"If-None-Match: statuses {sorted({r.status for r in revalidations})}"
+            )
+        ms304 = [r.seconds * 1000 for r in revalidations]
+        report.add(
+            "304 revalidation (If-None-Match) p50", p50(ms304), "ms", "≤ 3 ms", ok=p50(ms304) <= 3
+        )
+        report.add("304 revalidation (If-None-Match) p95", p95(ms304), "ms")
 
-    gz = {"Accept-Encoding": "gzip"}
-    gzipped = [get(session, base + url, gz) for _ in range(n + 1)]
-    if gzipped[0].headers.get("Content-Encoding") != "gzip":
-        raise RuntimeError(f"Accept-Encoding: gzip answered with {gzipped[0].headers}")
-    ratio = gzipped[0].size / hits[0].size
-    report.add("gzip, first request (compresses)", gzipped[0].seconds * 1000, "ms")
-    report.add(
-        "gzip, repeated p50",
-        p50([r.seconds * 1000 for r in gzipped[1:]]),
-        "ms",
-        note=f"{gzipped[0].size / 1e3:.0f} kB vs {hits[0].size / 1e3:.0f} kB, {ratio:.0%}",
-    )
+        gz = {"Accept-Encoding": "gzip"}
+        gzipped = [get(session, base + url, gz) for _ in range(n + 1)]
+        if gzipped[0].headers.get("Content-Encoding") != "gzip":
+            raise RuntimeError(f"Accept-Encoding: gzip answered with {gzipped[0].headers}")
+        ratio = gzipped[0].size / hits[0].size
+        report.add("gzip, first request (compresses)", gzipped[0].seconds * 1000, "ms")
+        report.add(
+            "gzip, repeated p50",
+            p50([r.seconds * 1000 for r in gzipped[1:]]),
+            "ms",
+            note=f"{gzipped[0].size / 1e3:.0f} kB vs {hits[0].size / 1e3:.0f} kB, {ratio:.0%}",
+        )
 
     # the calendar page: a month of every calendar, the heaviest view, then one department's
     # seminars and lectures; each request another day (a page of its own: a first render)
@@ -1220,27 +1250,28 @@ def run(args: argparse.Namespace, root: Path, processes: Processes) -> int:
         "ms",
     )
 
-    identity = {"Accept-Encoding": "identity"}
-    for number, worker in enumerate(workers, 1):
-        connection = connection_to(serve_port, worker, workers)
-        reply = get_on(connection, "/all.ics", identity)
-        connection.close()
-        if reply.status != 200:
-            raise RuntimeError(f"/all.ics: status {reply.status}")
-        report.add(f"/all.ics first request, worker {number}", reply.seconds * 1000, "ms")
-    all_replies = [get(session, base + "/all.ics") for _ in range(n)]
-    all_ms = [r.seconds * 1000 for r in all_replies]
-    body = get(session, base + "/all.ics", keep=True).body  # untimed: count its events
-    report.add(
-        "/all.ics repeated p50",
-        p50(all_ms),
-        "ms",
-        note=f"{vevents(body)} VEVENTs, {len(body) / 1e6:.1f} MB",
-    )
-    report.add("/all.ics size", len(body) / 1e6, "MB")
-    del body
-    all_gz = get(session, base + "/all.ics", gz)
-    report.add("/all.ics gzip size", all_gz.size / 1e6, "MB")
+    if not args.calendar_only:
+        identity = {"Accept-Encoding": "identity"}
+        for number, worker in enumerate(workers, 1):
+            connection = connection_to(serve_port, worker, workers)
+            reply = get_on(connection, "/all.ics", identity)
+            connection.close()
+            if reply.status != 200:
+                raise RuntimeError(f"/all.ics: status {reply.status}")
+            report.add(f"/all.ics first request, worker {number}", reply.seconds * 1000, "ms")
+        all_replies = [get(session, base + "/all.ics") for _ in range(n)]
+        all_ms = [r.seconds * 1000 for r in all_replies]
+        body = get(session, base + "/all.ics", keep=True).body  # untimed: count its events
+        report.add(
+            "/all.ics repeated p50",
+            p50(all_ms),
+            "ms",
+            note=f"{vevents(body)} VEVENTs, {len(body) / 1e6:.1f} MB",
+        )
+        report.add("/all.ics size", len(body) / 1e6, "MB")
+        del body
+        all_gz = get(session, base + "/all.ics", gz)
+        report.add("/all.ics gzip size", all_gz.size / 1e6, "MB")
 
     memory = proc_status(master.pid)
     report.add("server peak memory (VmHWM), master", memory["VmHWM"], "MiB")
@@ -1264,7 +1295,10 @@ def run(args: argparse.Namespace, root: Path, processes: Processes) -> int:
     report.table()
     report.markdown()
 
-    if args.profile:
+    if args.profile and args.calendar_only:
+        views = [month_view(n + i) for i in range(21)]
+        profile_first_render(feeds, data_cli, views, CALENDAR_STAGES)
+    elif args.profile:
         profile_data = root / "data-profile"
         shutil.rmtree(profile_data, ignore_errors=True)
         server = processes.start(
@@ -1277,7 +1311,7 @@ def run(args: argparse.Namespace, root: Path, processes: Processes) -> int:
         shutil.rmtree(profile_data, ignore_errors=True)
         profile_refresh(feeds, profile_data, ids)
         processes.stop(server)
-        profile_first_render(feeds, data_cli, [filtered(n + i) for i in range(21)])
+        profile_first_render(feeds, data_cli, [filtered(n + i) for i in range(21)], FEED_STAGES)
     return 0
 
 

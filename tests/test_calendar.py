@@ -1,17 +1,21 @@
 """Stage ⑥: the calendar page (/calendar): month grid, the selected day's events and the filters,
-over the Flask test client on tests/samples/ics/calendar_month_edges.ics (the browser test is
-in test_calendar_browser.py)."""
+over the Flask test client on tests/samples/ics/calendar_month_edges.ics and, across clock
+changes, calendar_day_spans.ics (the browser test is in test_calendar_browser.py)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
 
 from feedserver import config as configuration
+from feedserver import query as feed_query
 from feedserver.errors import ConfigError
+from feedserver.store import Store
+from feedserver.web import calendar
 from tests.conftest import NOW, Site
 
 MARCH = {1: 1, 3: 1, 8: 1, 10: 1, 18: 1, 19: 1, 20: 1, 25: 1, 30: 1, 31: 3}
@@ -310,3 +314,94 @@ def test_first_weekday_must_be_a_weekday(edges):
     finally:
         text = (edges.feeds / "site.toml").read_text()
         (edges.feeds / "site.toml").write_text(text.split("\n[pages]")[0])
+
+
+# -- the grid counted from the stored occurrences: the same as placing every occurrence ---------
+
+
+@pytest.fixture(scope="module")
+def spans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    s = Site(tmp_path_factory.mktemp("spans"))
+    s.sample("edges", "calendar_month_edges.ics", "ece")
+    s.sample("spans", "calendar_day_spans.ics", "cs")
+    s.refresh()
+    yield s
+    for app in s.apps:
+        app.extensions["feedserver"].store.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {},
+        {"type": ["seminar"]},
+        {"calendar": ["cs"], "q": ["clock,midnight"]},
+        {"exclude_type": ["social"], "online": ["0"]},
+    ],
+)
+@pytest.mark.parametrize("month", [date(2026, m, 1) for m in (2, 3, 4, 10, 11)])
+def test_counted_grid_and_day_are_those_of_every_occurrence_placed(spans, month, args):
+    """calendar.counted and calendar.day_events (one query over the stored occurrences; facts
+    only for the day shown) give what calendar.expanded gives by reading every occurrence's
+    facts: all-day and timed events across both clock changes, in another zone, ending at or
+    near midnight, of no duration, a series with an override moved onto another occurrence."""
+    config = spans.config()
+    store = Store(config.store_path)
+    try:
+        q = feed_query.parse("all", None, args, config, NOW.date())
+        selection = calendar.month_selection(q, month, config.timezone)
+        assert store.horizon_covers(selection.start, selection.end)
+        reference, by_day = calendar.expanded(store, config, selection, month)
+        assert calendar.counted(store, config, selection, month) == reference
+        day = month
+        while day.month == month.month:
+            assert calendar.day_events(store, config, selection, day) == by_day.get(day, []), day
+            day += timedelta(days=1)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def spans_web(spans: Site):
+    return spans.client(now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("title", "first", "last"),
+    [
+        # all day, DTEND exclusive; the stored end of a single event is its start plus its
+        # length in seconds, an hour off a midnight when the clocks change in between
+        ("Spring Break Across the Clock Change", "2026-03-06", "2026-03-09"),
+        ("Fall Festival Across the Clock Change", "2026-10-30", "2026-11-02"),
+        ("Observing Night Until 11:30 PM", "2026-03-07", "2026-03-08"),
+        ("Hackathon Until Half Past Midnight", "2026-10-31", "2026-11-02"),
+        # 10:00 to 08:59 in Berlin, whose clocks change that night: 23:59 in Los Angeles
+        ("Berlin Workshop Across Its Clock Change", "2026-03-28", "2026-03-28"),
+        ("Late Talk Until Midnight", "2026-03-21", "2026-03-21"),
+        ("Midnight Talk in UTC", "2026-03-20", "2026-03-20"),
+        ("Deadline at Midnight", "2026-03-15", "2026-03-15"),
+    ],
+)
+def test_events_across_clock_changes_are_on_the_days_they_cover(spans_web, title, first, last):
+    begin, end = date.fromisoformat(first), date.fromisoformat(last)
+    for day in (begin - timedelta(days=1), begin, end, end + timedelta(days=1)):
+        html = page(spans_web, f"/calendar/cs?day={day.isoformat()}")
+        assert (title in titles(html)) == (begin <= day <= end), day
+        assert counts(html).get(day.day, 0) == len(titles(html)), day  # the grid says so too
+
+
+def test_a_month_beyond_the_precomputed_horizon_expands_its_series(spans_web, spans):
+    config = spans.config()
+    q = feed_query.parse("calendars", "cs", {}, config, NOW.date())
+    june = calendar.month_selection(q, date(2029, 6, 1), config.timezone)
+    store = Store(config.store_path)
+    try:
+        assert not store.horizon_covers(june.start, june.end)
+    finally:
+        store.close()
+    html = page(spans_web, "/calendar/cs?month=2029-06&day=2029-06-12")
+    # the open-ended series: Mondays 23:30 to Tuesdays 00:30
+    mondays = [4, 11, 18, 25]
+    assert counts(html) == {d: 1 for d in mondays} | {d + 1: 1 for d in mondays}
+    assert titles(html) == ["Open-Ended Late Reading Group"]
+    assert "4 events this month" in html
