@@ -13,6 +13,7 @@ from datetime import timedelta
 import icalendar
 import pytest
 
+from feedserver.errors import ConfigError
 from tests.htmlsite import NOW, WINDOW, listing_path, page, serve, source_toml
 
 NEXT = '\nnext = "li.pager__item--next a"\n'
@@ -85,6 +86,28 @@ def test_default_next_link_is_rel_next(site, upstream):
     assert site.refresh(now=NOW)[0].status == "updated"
     assert paths(upstream) == ["/events", "/events?page=1"]
     assert titles(site) == sorted(PAGE_1 + PAGE_2)
+
+
+def test_numbered_pages_with_page_param_end_at_the_first_empty_page(site, upstream):
+    # A listing paged by ?page=N (0-based here, as Drupal counts): no next link is needed;
+    # the first page without event blocks ends it, well before follow.pages.
+    serve(upstream)
+    upstream.serve("/events?page=0", page("ece-events.html", upstream), content_type="text/html")
+    empty = b"<html><body><nav><a href='/'>Home</a></nav><p>No events found.</p></body></html>"
+    upstream.serve("/events?page=3", empty, content_type="text/html")
+    toml = source_toml(upstream, follow=follow(10), extra='\npage_param = "page"\n')
+    site.source("ece-web", toml.replace('/events"', '/events?page=0"'))
+    outcome = site.refresh(now=NOW)[0]
+    assert outcome.status == "updated", outcome.error
+    pages = ["/events?page=0", "/events?page=1", "/events?page=2", "/events?page=3"]
+    assert paths(upstream) == pages
+    assert titles(site) == sorted(PAGE_1 + PAGE_2 + PAGE_3)
+
+
+def test_page_param_and_next_together_are_refused(site, upstream):
+    site.source("ece-web", source_toml(upstream, extra=NEXT + 'page_param = "page"\n'))
+    with pytest.raises(ConfigError, match="html.page_param: set either next"):
+        site.config()
 
 
 def test_a_next_link_back_to_a_read_page_ends_the_listing(site, upstream):

@@ -384,6 +384,14 @@ def test_links_lead_to_the_next_page_and_with_event_pages_to_each_event():
     assert structured.links(last, source()).next is None
 
 
+def test_numbered_pages_go_on_while_a_page_has_events():
+    numbered = source(page_param="paged")
+    first = Page(LIST + "?paged=1", page("wordpress-list-1.html"))
+    assert structured.links(first, numbered).next == LIST + "?paged=2"
+    empty = Page(LIST + "?paged=3", page("redesigned.html"))  # no event on it
+    assert structured.links(empty, numbered).next is None
+
+
 def test_an_event_page_completes_the_listing_entry():
     concert = "https://events.hillside.example/event/spring-concert/"
     pages = Pages(

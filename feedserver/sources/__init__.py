@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     import icalendar
@@ -82,6 +83,33 @@ def _no_problems(table: Mapping[str, Any]) -> list[str]:
 
 def _no_links(page: Page, source: Source) -> Links:
     return Links()
+
+
+# Listings numbered by a query parameter (``?page=2``), for kinds with a ``page_param`` key.
+
+
+def page_number(url: str, param: str) -> int:
+    """The page a numbered listing URL asks for (1 when it names none)."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key == param and value.strip().isdigit():
+            return int(value)
+    return 1
+
+
+def with_page(url: str, param: str, value: int) -> str:
+    """
+    >>> with_page("https://e.edu/api/2/events?pp=100&page=2", "page", 3)
+    'https://e.edu/api/2/events?pp=100&page=3'
+    >>> with_page("https://e.edu/api?pp=100", "page", 2)
+    'https://e.edu/api?pp=100&page=2'
+    """
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    if any(k == param for k, _ in query):
+        query = [(k, str(value) if k == param else v) for k, v in query]
+    else:
+        query.append((param, str(value)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @dataclass(frozen=True)

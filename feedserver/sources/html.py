@@ -24,9 +24,9 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser
 
 from feedserver.config import Source
-from feedserver.sources import Links, Page, Pages, Parsed
+from feedserver.sources import Links, Page, Pages, Parsed, page_number, with_page
 
-__all__ = ["NEXT", "check", "decode", "links", "next_link", "parse"]
+__all__ = ["NEXT", "check", "decode", "links", "next_link", "parse", "valid_selector"]
 
 # Where a listing page usually says which page comes next, when [html] names no `next`.
 NEXT = 'link[rel~="next"], a[rel~="next"]'
@@ -41,8 +41,13 @@ def check(table: Mapping[str, Any]) -> list[str]:
     """Problems with an ``[html]`` table (each starts with the key it is about)."""
     problems: list[str] = []
     selector = table.get("next", NEXT)
-    if not isinstance(selector, str) or not _valid_selector(selector):
+    if not isinstance(selector, str) or not valid_selector(selector):
         problems.append(f"next: {selector!r} is not a CSS selector")
+    param = table.get("page_param")
+    if param is not None and (not isinstance(param, str) or not param.strip()):
+        problems.append(f"page_param: expected a query parameter name like 'page', got {param!r}")
+    elif param is not None and "next" in table:
+        problems.append("page_param: set either next (a link) or page_param (numbered pages)")
     return problems + _reader(table).check(table)  # type: ignore[no-any-return]
 
 
@@ -54,9 +59,20 @@ def parse(pages: Pages, source: Source) -> Parsed:
     return _reader(source.options).parse(pages, source)  # type: ignore[no-any-return]
 
 
-def next_link(tree: LexborHTMLParser, page: Page, source: Source) -> str | None:
+def next_link(
+    tree: LexborHTMLParser, page: Page, source: Source, *, has_events: bool = True
+) -> str | None:
     """The absolute URL of the next listing page, by the ``next`` selector (default :data:`NEXT`):
-    the ``href`` of the first match, resolved against the page's URL (and its ``<base>``)."""
+    the ``href`` of the first match, resolved against the page's URL (and its ``<base>``).
+
+    With ``page_param`` (numbered pages, ``?page=2``), the same URL with the number one up, as
+    long as this page had events (``has_events``): the first empty page ends the listing.
+    """
+    param = source.options.get("page_param")
+    if param:
+        if page.url is None or not has_events:
+            return None
+        return with_page(page.url, param, page_number(page.url, param) + 1)
     node = tree.css_first(source.options.get("next", NEXT))
     href = node.attributes.get("href") if node is not None else None
     if not href or not href.strip() or page.url is None:
@@ -97,7 +113,8 @@ def decode(body: bytes) -> str:
         return body.decode("cp1252", "replace")
 
 
-def _valid_selector(selector: str) -> bool:
+def valid_selector(selector: str) -> bool:
+    """Whether selectolax reads ``selector`` as CSS."""
     try:
         LexborHTMLParser("<p></p>").css(selector)
     except Exception:  # selectolax raises a bare exception type for a bad selector

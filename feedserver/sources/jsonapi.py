@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError
@@ -26,7 +26,7 @@ from jmespath.parser import ParsedResult
 
 from feedserver.config import Source, suggest
 from feedserver.errors import ParseError
-from feedserver.sources import Links, Page, Pages, Parsed, values
+from feedserver.sources import Links, Page, Pages, Parsed, page_number, values, with_page
 from feedserver.sources.bridge import Item, events
 from feedserver.sources.records import (
     FIELDS,
@@ -192,7 +192,7 @@ def links(page: Page, source: Source) -> Links:
         url = urljoin(page.url, target.strip())
         return Links(next=url) if url.startswith(("http://", "https://")) else Links()
     assert mapping.page_param is not None
-    number = _page_number(page.url, mapping.page_param)
+    number = page_number(page.url, mapping.page_param)
     if mapping.pages_path is not None:
         total = _whole(_search(mapping.pages_path, data))
         if total is None or number >= total:
@@ -203,7 +203,7 @@ def links(page: Page, source: Source) -> Links:
                 return Links()
         except ParseError:
             return Links()
-    return Links(next=_with_param(page.url, mapping.page_param, number + 1))
+    return Links(next=with_page(page.url, mapping.page_param, number + 1))
 
 
 def parse(pages: Pages, source: Source) -> Parsed:
@@ -235,7 +235,7 @@ def parse(pages: Pages, source: Source) -> Parsed:
         last = pages.listing[-1]
         total = _whole(_search(mapping.pages_path, _load(last.body)))
         if total is not None and total > len(pages.listing) and last.url is not None:
-            read = _page_number(last.url, mapping.page_param)
+            read = page_number(last.url, mapping.page_param)
             if read < total:
                 result.warnings.append(
                     f"the API has {total} pages, {len(pages.listing)} were read"
@@ -435,29 +435,6 @@ def _whole(value: Any) -> int | None:
         except ValueError:
             return None
     return None
-
-
-def _page_number(url: str, param: str) -> int:
-    for key, value in parse_qsl(urlsplit(url).query):
-        if key == param and value.strip().isdigit():
-            return int(value)
-    return 1
-
-
-def _with_param(url: str, param: str, value: int) -> str:
-    """
-    >>> _with_param("https://e.edu/api/2/events?pp=100&page=2", "page", 3)
-    'https://e.edu/api/2/events?pp=100&page=3'
-    >>> _with_param("https://e.edu/api?pp=100", "page", 2)
-    'https://e.edu/api?pp=100&page=2'
-    """
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    if any(k == param for k, _ in query):
-        query = [(k, str(value) if k == param else v) for k, v in query]
-    else:
-        query.append((param, str(value)))
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _path_problems(text: str) -> list[str]:

@@ -35,7 +35,7 @@ from feedserver.errors import ParseError
 from feedserver.htmltext import html_to_text, tidy
 from feedserver.sources import Links, Page, Pages, Parsed
 from feedserver.sources.bridge import FIELD_LABELS, Item, events, parse_when
-from feedserver.sources.html import _valid_selector, decode, next_link
+from feedserver.sources.html import decode, next_link, valid_selector
 
 __all__ = ["LABELS", "LABEL_TARGETS", "OPTIONS", "SELECTORS", "check", "links", "parse"]
 
@@ -80,6 +80,7 @@ OPTIONS = {
     "dayfirst": "true: 03/04/2025 is 3 April",
     "base_url": "the address relative links are resolved against (default: the page's)",
     "next": "the next listing page's link (see html.py)",
+    "page_param": "query parameter of numbered listing pages, e.g. page (instead of next)",
 }
 _TITLE = "h1, h2, h3, h4, h5, h6"
 _ATTR_SPEC = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$")
@@ -194,7 +195,7 @@ def _selector_problems(key: str, value: Any) -> list[str]:
     spec = _Spec.of(value)
     if key == "events" and (spec.attr or spec.css is None):
         return [f"events: expected a CSS selector of the event blocks, got {value!r}"]
-    if spec.css is not None and not _valid_selector(spec.css):
+    if spec.css is not None and not valid_selector(spec.css):
         return [f"{key}: {spec.css!r} is not a CSS selector"]
     return []
 
@@ -636,4 +637,5 @@ def links(page: Page, source: Source) -> Links:
             url = _event_page(block, recipe)
             if url:
                 details.append(url)
-    return Links(next=next_link(parsed.tree, page, source), details=tuple(dict.fromkeys(details)))
+    following = next_link(parsed.tree, page, source, has_events=bool(_blocks(parsed, recipe, 0)))
+    return Links(next=following, details=tuple(dict.fromkeys(details)))

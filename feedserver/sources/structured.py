@@ -45,6 +45,7 @@ SYNTAXES = ("json-ld", "microdata", "microformats")
 DEFAULT_TYPES = ("Event",)
 _KEYS = {
     "next": "CSS selector of the next listing page's link (default: rel=next)",
+    "page_param": "query parameter of numbered listing pages, e.g. page (instead of next)",
     "schema_types": "schema.org types read as events, each with its subtypes (default: Event)",
     "syntaxes": "which structured data to read (default: all of json-ld, microdata, microformats)",
     "formats": "strptime patterns tried first for dates that are not ISO 8601",
@@ -96,11 +97,14 @@ def check(table: Mapping[str, Any]) -> list[str]:
 
 def links(page: Page, source: Source) -> Links:
     """The next listing page and, with ``follow.event_pages``, each event's own page."""
-    following = next_link(LexborHTMLParser(page.body), page, source)
-    if not source.follow.event_pages or page.url is None:
+    numbered = "page_param" in source.options
+    if not (source.follow.event_pages or numbered) or page.url is None:
+        return Links(next=next_link(LexborHTMLParser(page.body), page, source))
+    found = find(page, source, [])
+    following = next_link(LexborHTMLParser(page.body), page, source, has_events=bool(found))
+    if not source.follow.event_pages:
         return Links(next=following)
     own = urldefrag(page.url).url
-    found = find(page, source, [])
     urls = (urldefrag(i.url).url for i in found if i.url)
     return Links(next=following, details=tuple(dict.fromkeys(u for u in urls if u != own)))
 
