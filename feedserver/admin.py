@@ -22,30 +22,36 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import logging
 import tempfile
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from feedserver import config as configuration
-from feedserver.config import Config, Source
+from feedserver.config import KIND_TABLES, Config, Follow, Source
+from feedserver.crawl import fetch_pages
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, StaleEdit
 from feedserver.fetch import FetchCache
 from feedserver.files import fsync_dir, write_atomic
 from feedserver.normalize import Contribution, normalize
-from feedserver.refresh import Outcome, exclusive, fetch_source, horizon, refresh
+from feedserver.refresh import Outcome, exclusive, horizon, refresh
 from feedserver.sourcefile import (
+    SETTINGS_TABLES,
     Actor,
     AuditLog,
+    Change,
     Definition,
+    apply_changes,
     check_id,
     matches,
     render,
+    same,
 )
 from feedserver.sources import KINDS
 from feedserver.store import SourceStatus, Store
@@ -108,8 +114,11 @@ def status_json(source: Source | None, status: SourceStatus | None) -> dict[str,
 
 
 def source_json(source: Source, feeds_dir: Path) -> dict[str, Any]:
-    """A source definition as JSON: the TOML keys, with defaults filled in."""
-    return {
+    """A source definition as JSON: the TOML keys, with defaults filled in; ``follow`` with
+    all its keys, and the kind's own table (``html``, ``json``, ``csv``) as the file writes it.
+    PUT back unchanged, it leaves the file as it is (see :func:`as_written`)."""
+    follow = source.follow
+    data = {
         "id": source.id,
         "name": source.name,
         "kind": source.kind,
@@ -122,7 +131,76 @@ def source_json(source: Source, feeds_dir: Path) -> dict[str, Any]:
         "refresh": _duration_text(source.refresh.total_seconds()),
         "enabled": source.enabled,
         "online_links": source.online_links,
+        "follow": {
+            "pages": follow.pages,
+            "event_pages": follow.event_pages,
+            "max_event_pages": follow.max_event_pages,
+            "delay": _duration_text(follow.delay.total_seconds()),
+        },
     }
+    if source.kind in KIND_TABLES:
+        data[source.kind] = copy.deepcopy(dict(source.options))
+    return data
+
+
+# Keys whose value is a duration: "60m" and "1h" mean the same.
+_DURATIONS = {("refresh",), ("follow", "delay")}
+
+
+def as_written(
+    values: Mapping[str, Any], current: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A whole definition (a PUT) said the way the file ``current`` already says it: a value
+    that means what the file's value means keeps the file's (``refresh = "60m"`` stays when
+    ``"1h"`` is sent), and a key the file leaves out that ``values`` gives with its default
+    value stays out. So a definition read with :func:`source_json` and sent back changes no
+    byte, and an edit changes only what it changes.
+
+    >>> as_written({"refresh": "1h", "enabled": True, "follow": {"pages": 3, "delay": "1s"}},
+    ...            {"refresh": "60m"}, {"enabled": True, "follow": {"pages": 1, "delay": "1s"}})
+    {'refresh': '60m', 'follow': {'pages': 3}}
+    """
+    return _as_written(values, current, defaults, ())
+
+
+def _as_written(
+    values: Mapping[str, Any],
+    current: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    where: tuple[str, ...],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        path = (*where, key)
+        default = defaults.get(key)
+        old = current.get(key)
+        if isinstance(value, Mapping) and isinstance(default, Mapping) and default:
+            # a table with defaults of its own ([follow]): key by key
+            inner = _as_written(value, old if isinstance(old, Mapping) else {}, default, path)
+            if inner.keys() == value.keys() and all(inner[k] is value[k] for k in inner):
+                result[key] = value  # all of it as given: a table read from TOML keeps comments
+            elif inner or key in current:
+                result[key] = inner
+        elif key in current and _means_same(path, old, value):
+            result[key] = old
+        elif key not in current and key in defaults and _means_same(path, default, value):
+            continue
+        else:
+            result[key] = value
+    return result
+
+
+def _means_same(path: tuple[str, ...], old: Any, new: Any) -> bool:
+    if path in _DURATIONS and isinstance(old, str) and isinstance(new, str):
+        try:
+            return configuration.parse_duration(old) == configuration.parse_duration(new)
+        except ValueError:
+            pass
+    elif path == ("path",) and isinstance(old, str) and isinstance(new, str):
+        return Path(old) == Path(new)
+    elif old is None or new is None:
+        return old is new
+    return same(old, new)
 
 
 def _duration_text(seconds: float) -> str:
@@ -142,11 +220,19 @@ def _duration_text(seconds: float) -> str:
 class Admin:
     """Source administration on one feeds folder and data folder."""
 
-    def __init__(self, load: Loader, store: Store, feeds_dir: Path, data_dir: Path) -> None:
+    def __init__(
+        self,
+        load: Loader,
+        store: Store,
+        feeds_dir: Path,
+        data_dir: Path,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._load = load
         self.store = store
         self.feeds_dir, self.data_dir = feeds_dir, data_dir
         self.audit = AuditLog(data_dir / "audit.log")
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     @property
     def sources_dir(self) -> Path:
@@ -201,6 +287,32 @@ class Admin:
             prefix = f"{path}: "
             raise ConfigError([p.removeprefix(prefix) for p in e.problems]) from None
 
+    def defaults(self, source_id: str) -> dict[str, Any]:
+        """What each key of a definition means when the file leaves it out."""
+        follow = Follow()
+        defaults: dict[str, Any] = {
+            "name": source_id,
+            "url": None,
+            "path": None,
+            "types": [],
+            "categories": {},
+            "timezone": None,
+            "enabled": True,
+            "online_links": "include",
+            "follow": {
+                "pages": follow.pages,
+                "event_pages": follow.event_pages,
+                "max_event_pages": follow.max_event_pages,
+                "delay": _duration_text(follow.delay.total_seconds()),
+            },
+            **{table: {} for table in KIND_TABLES},
+        }
+        try:
+            defaults["refresh"] = self.current().setting("fetch.default_refresh")
+        except ConfigError:
+            pass  # the configuration on disk is bad: validation will say so
+        return defaults
+
     def _candidate(
         self, source_id: str, values: Mapping[str, Any], previous: bytes | None
     ) -> bytes:
@@ -216,13 +328,15 @@ class Admin:
         values: Mapping[str, Any],
         *,
         source_id: str | None = None,
+        changes: Sequence[Change] = (),
         now: datetime | None = None,
         limit: int = 10,
     ) -> Preview:
         """Fetch and parse a definition (``values``, over the existing one of ``source_id`` if
-        given) without writing anything: not the definition, not the fetch cache, not the store.
-        Raises ConfigError for a bad definition and SourceError when the fetch or parse fails."""
-        now = now or datetime.now(UTC)
+        given, then ``changes``) without writing anything: not the definition, not the fetch
+        cache, not the store. Raises ConfigError for a bad definition and SourceError when the
+        fetch or parse fails."""
+        now = now or self.clock()
         merged: dict[str, Any] = {}
         previous = None
         if source_id is not None:
@@ -233,11 +347,14 @@ class Admin:
             # Trying another location for an existing source: the override replaces the other.
             merged.pop("path" if values.get("url") else "url", None)
         merged.update(values)
+        merged = apply_changes(merged, changes)
         config = self.current()
         calendar_given = merged.get("calendar") is not None
         if not calendar_given and config.calendars:
             merged["calendar"] = config.calendars[0].slug  # any will do to read the events
-        merged.setdefault("kind", "ics")
+        tables = [t for t in KIND_TABLES if merged.get(t) is not None]
+        # Trying a URL with a recipe needs no --kind: the table says which kind it is for.
+        merged.setdefault("kind", tables[0] if len(tables) == 1 else "ics")
         preview_id = source_id or "preview"
         text = self._candidate(preview_id, merged, previous)
         config = self.validate(preview_id, text)
@@ -249,9 +366,11 @@ class Admin:
         self, source: Source, config: Config, calendar_given: bool, now: datetime, limit: int
     ) -> Preview:
         with tempfile.TemporaryDirectory(prefix="feedserver-preview-") as tmp:
-            cache = FetchCache(Path(tmp), source.id)  # thrown away: the test writes nothing
-            fetched = fetch_source(source, cache, config, now)
-        parsed = KINDS[source.kind](fetched.body, source)
+            # Caches thrown away: the test writes nothing.
+            crawled = fetch_pages(source, config, now, Path(tmp))
+        fetched = crawled.first
+        parsed = KINDS[source.kind].parse(crawled.pages, source)
+        parsed.warnings[:0] = crawled.pages.warnings
         contributions, warnings = normalize(parsed, source, config, horizon(config, now))
         types: dict[str, int] = {}
         for c in contributions:
@@ -269,7 +388,7 @@ class Admin:
             warnings=warnings,
             http_status=fetched.status,
             final_url=fetched.final_url,
-            bytes=len(fetched.body),
+            bytes=crawled.size,
         )
 
     # -- changing ------------------------------------------------------------------------------
@@ -280,19 +399,20 @@ class Admin:
         values: Mapping[str, Any],
         actor: Actor,
         *,
+        changes: Sequence[Change] = (),
         test_fetch: bool = True,
     ) -> tuple[Definition, Preview | None]:
         """Validate, test-fetch (unless told not to), then write ``sources/<id>.toml``."""
         check_id(source_id)
         if self.path(source_id).exists():
             raise AlreadyExists(f"source {source_id!r} already exists")
-        text = self._candidate(source_id, values, None)
+        text = self._candidate(source_id, apply_changes(values, changes), None)
         config = self.validate(source_id, text)
         preview = None
         if test_fetch:  # before taking the lock: a slow upstream must not block other admins
             source = config.source(source_id)
             assert source is not None
-            preview = self._fetch_preview(source, config, True, datetime.now(UTC), 10)
+            preview = self._fetch_preview(source, config, True, self.clock(), 10)
         with self._locked():
             path = self.path(source_id)
             if path.exists():
@@ -311,29 +431,39 @@ class Admin:
         *,
         if_match: str | None = None,
         replace_all: bool = False,
+        changes: Sequence[Change] = (),
         test_fetch: bool = True,
     ) -> tuple[Definition, Preview | None]:
-        """Change a definition: ``values`` replace the given keys (None removes one), or the
-        whole definition with ``replace_all`` (HTTP PUT). The file keeps its comments."""
+        """Change a definition: ``values`` replace the given keys (None removes one), then each
+        of ``changes`` sets or removes one key path (``html.labels.Quand``); or ``values`` are
+        the whole definition with ``replace_all`` (HTTP PUT), said the way the file says it
+        (:func:`as_written`). The file keeps its comments, in its tables too.
+
+        A change of what is fetched or how it is read (kind, url, path, [follow], the kind's
+        table) is test-fetched first, like a new source."""
         before = self.read(source_id)
         if not matches(if_match, before.text):
             raise StaleEdit(_stale(source_id, before))
-        merged = dict(values) if replace_all else {**before.values(), **values}
+        old = before.values()
+        if replace_all:
+            merged = as_written(values, old, self.defaults(source_id))
+        else:
+            merged = {**old, **values}
+        merged = apply_changes(merged, changes)
         text = self._candidate(source_id, merged, before.text)
         config = self.validate(source_id, text)
         preview = None
-        old = before.values()
-        moved = any(merged.get(k) != old.get(k) for k in ("kind", "url", "path"))
+        moved = any(not _same_value(merged.get(k), old.get(k)) for k in _FETCHED)
         source = config.source(source_id)
         if test_fetch and moved and source is not None and source.enabled:
-            preview = self._fetch_preview(source, config, True, datetime.now(UTC), 10)
+            preview = self._fetch_preview(source, config, True, self.clock(), 10)
         with self._locked():
             current = self.read(source_id)
             if if_match is not None and not matches(if_match, current.text):
                 raise StaleEdit(_stale(source_id, current))
             if current.text != before.text and not replace_all:
                 # Someone changed the file while we fetched: apply our keys to theirs.
-                merged = {**current.values(), **values}
+                merged = apply_changes({**current.values(), **values}, changes)
                 text = self._candidate(source_id, merged, current.text)
             self.validate(source_id, text)
             if text != current.text:
@@ -371,11 +501,19 @@ class Admin:
                 if source is None:
                     raise NotFound(f"unknown source {source_id!r}{self._known()}")
                 only = [source_id] if source.enabled else []
-            outcomes = refresh(config, self.store, only=only)
+            outcomes = refresh(config, self.store, only=only, now=self.clock())
         if actor is not None and source_id is not None:
             result = outcomes[0].status if outcomes else "disabled"
             self.audit.record("refresh", source_id, actor, None, None, result=result)
         return outcomes
+
+
+# The keys that say what is fetched and how it is read: an edit of one is test-fetched.
+_FETCHED = ("kind", "url", "path", *SETTINGS_TABLES)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return a is b if a is None or b is None else same(a, b)
 
 
 def _stale(source_id: str, current: Definition) -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import math
 import sys
+import tomllib
 import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ import click
 from feedserver import config as configuration
 from feedserver import metrics as metrics_module
 from feedserver.admin import Admin, Preview, loader, source_json, status_json
+from feedserver.config import KIND_TABLES
 from feedserver.errors import AlreadyExists, ConfigError, NotFound, SourceError, StaleEdit
 from feedserver.refresh import Outcome, exclusive, refresh
-from feedserver.sourcefile import Actor
+from feedserver.sourcefile import Actor, Change, settings_tables, settings_text
+from feedserver.sources import KINDS
 from feedserver.store import Store
 
 
@@ -225,12 +229,63 @@ def _categories(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
     return table
 
 
+def _key(text: str) -> tuple[str, ...]:
+    """A key as TOML writes it (``html.labels."Date & Time"``) as its path of keys."""
+    try:
+        data: Any = tomllib.loads(f"{text} = 0") if "\n" not in text else None
+    except tomllib.TOMLDecodeError:
+        data = None
+    path: list[str] = []
+    while isinstance(data, dict) and len(data) == 1:
+        ((key, data),) = data.items()
+        path.append(key)
+    if not path or type(data) is not int or data != 0:
+        raise click.BadParameter(
+            f"{text!r} is not a key such as follow.pages or 'html.labels.\"Date & Time\"'"
+        )
+    return tuple(path)
+
+
+def _toml_value(text: str) -> Any:
+    """``text`` read as a TOML value (``3``, ``true``, ``["a", "b"]``, ``"quoted"``), else
+    the text itself: ``div.event`` is a string. Dates and inf/nan stay text too."""
+    try:
+        data = tomllib.loads(f"value = {text}")
+    except tomllib.TOMLDecodeError:
+        return text
+    value = data.get("value")
+    if len(data) != 1 or isinstance(value, date | time):
+        return text
+    if isinstance(value, float) and not math.isfinite(value):
+        return text
+    return value
+
+
+def _sets(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Any:
+    changes = []
+    for item in values:
+        for at in (i for i, c in enumerate(item) if c == "="):
+            try:
+                path = _key(item[:at].strip())
+            except click.BadParameter:
+                continue
+            changes.append((path, _toml_value(item[at + 1 :].strip())))
+            break
+        else:
+            raise click.BadParameter(f"expected KEY=VALUE such as follow.pages=3, got {item!r}")
+    return changes
+
+
+def _unsets(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Any:
+    return [(_key(item.strip()), None) for item in values]
+
+
 def _definition_options(edit: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options that set a definition's keys (``add``, ``edit``, ``test``)."""
     blank = " An empty value removes the key." if edit else ""
     options = [
         click.option("--name", help="Display name (default: the id)." + blank),
-        click.option("--kind", help="Adapter that reads the source: ics."),
+        click.option("--kind", help=f"Adapter that reads the source: {', '.join(sorted(KINDS))}."),
         click.option("--url", help="http(s) URL to fetch."),
         click.option("--path", "path_", help="File to read, relative to the feeds folder."),
         click.option("--calendar", help="Slug of the calendar its events belong to."),
@@ -250,6 +305,30 @@ def _definition_options(edit: bool) -> Callable[[Callable[..., Any]], Callable[.
         click.option("--refresh", help="How often to fetch it: 30m, 6h, 1d." + blank),
         click.option("--timezone", help="IANA zone for floating times." + blank),
         click.option("--online-links", help="include or omit meeting links." + blank),
+        click.option(
+            "--table-file",
+            type=click.File("r", encoding="utf-8"),
+            help="A TOML file with the [follow] table and the kind's ([html], [json], [csv]);"
+            " each table in it replaces the source's ('-': read standard input).",
+        ),
+        click.option(
+            "--set",
+            "sets",
+            multiple=True,
+            metavar="KEY=VALUE",
+            callback=_sets,
+            help="Set one key, at any depth: html.events=div.event, follow.pages=3,"
+            " 'html.labels.\"Date & Time\"=when'. VALUE is read as TOML (3, true,"
+            ' ["a", "b"], "quoted") when it is one, else as text. Repeat for several.',
+        ),
+        click.option(
+            "--unset",
+            "unsets",
+            multiple=True,
+            metavar="KEY",
+            callback=_unsets,
+            help="Remove one key, at any depth (html.next, follow); before the --set ones.",
+        ),
     ]
     if edit:
         options += [
@@ -265,8 +344,9 @@ def _definition_options(edit: bool) -> Callable[[Callable[..., Any]], Callable[.
     return decorate
 
 
-def _values(options: dict[str, Any], *, edit: bool) -> dict[str, Any]:
-    """Definition keys from the options given (edit: "" removes a key)."""
+def _values(options: dict[str, Any], *, edit: bool, action: str) -> dict[str, Any]:
+    """Definition keys from the options given (edit: "" removes a key); ``action`` names the
+    command in the message about a --table-file that cannot be used."""
     values: dict[str, Any] = {}
     for key, option in (
         ("name", "name"),
@@ -294,7 +374,17 @@ def _values(options: dict[str, Any], *, edit: bool) -> dict[str, Any]:
         values["categories"] = None
     if options.get("enabled") is not None:
         values["enabled"] = options["enabled"]
+    table_file = options.get("table_file")
+    if table_file is not None:
+        with _reported(action):
+            tables = settings_tables(table_file.read(), table_file.name)
+        values.update(tables)
     return values
+
+
+def _changes(options: dict[str, Any]) -> list[Change]:
+    """--unset, then --set, each in the order given."""
+    return [*options.get("unsets", ()), *options.get("sets", ())]
 
 
 def _actor() -> Actor:
@@ -413,6 +503,7 @@ def sources_show(state: _State, source_id: str, as_json: bool) -> None:
             "id": source_id,
             "etag": definition.etag,
             "toml": definition.text.decode("utf-8", "replace"),
+            "settings_toml": settings_text(definition.text),
             "source": source_json(source, config.feeds_dir) if source else None,
             "status": status_json(source, st),
         }
@@ -421,6 +512,11 @@ def sources_show(state: _State, source_id: str, as_json: bool) -> None:
     click.echo(f"# {definition.path}  (ETag {definition.etag})")
     click.echo(definition.text.decode("utf-8", "replace").rstrip())
     click.echo("")
+    if source is not None and source.kind in KIND_TABLES:
+        # What the file leaves out is in force too: the defaults of [follow].
+        follow = source_json(source, config.feeds_dir)["follow"]
+        settings = ", ".join(f"{k} = {json.dumps(v)}" for k, v in follow.items())
+        click.echo(f"follow:       {settings}")
     status = status_json(source, st)
     click.echo(f"status:       {_state_word(source, st) if source else 'invalid'}")
     click.echo(f"events:       {status['events']}")
@@ -444,14 +540,14 @@ def sources_test(state: _State, target: str, limit: int, as_json: bool, **option
     Options override the definition, to try a change before making it.
     """
     admin = state.admin()
-    values = _values(options, edit=False)
+    values = _values(options, edit=False, action=f"test of {target} failed")
     source_id = None
     if "://" in target:
         values["url"], values["path"] = target, None
     else:
         source_id = target
     with _reported(f"test of {target} failed"):
-        preview = admin.preview(values, source_id=source_id, limit=limit)
+        preview = admin.preview(values, source_id=source_id, changes=_changes(options), limit=limit)
     if as_json:
         click.echo(json.dumps(preview.as_json(), indent=2))
     else:
@@ -467,9 +563,11 @@ def sources_test(state: _State, target: str, limit: int, as_json: bool, **option
 def sources_add(state: _State, source_id: str, no_fetch: bool, **options: Any) -> None:
     """Add SOURCE_ID: validate, test-fetch, write feeds/sources/SOURCE_ID.toml, refresh it."""
     admin = state.admin()
-    values = _values(options, edit=False)
+    values = _values(options, edit=False, action=f"cannot add {source_id}")
     with _reported(f"cannot add {source_id}"):
-        definition, preview = admin.add(source_id, values, _actor(), test_fetch=not no_fetch)
+        definition, preview = admin.add(
+            source_id, values, _actor(), changes=_changes(options), test_fetch=not no_fetch
+        )
     if preview is not None:
         _print_preview(preview, state.config().timezone)
     click.echo(f"added {definition.path} (ETag {definition.etag})")
@@ -492,12 +590,18 @@ def sources_edit(
 ) -> None:
     """Change the keys given of SOURCE_ID (comments in the file stay), then refresh it."""
     admin = state.admin()
-    values = _values(options, edit=True)
-    if not values:
+    values = _values(options, edit=True, action=f"cannot edit {source_id}")
+    changes = _changes(options)
+    if not values and not changes:
         raise click.UsageError("nothing to change: give at least one option")
     with _reported(f"cannot edit {source_id}"):
         definition, preview = admin.edit(
-            source_id, values, _actor(), if_match=if_match, test_fetch=not no_fetch
+            source_id,
+            values,
+            _actor(),
+            if_match=if_match,
+            changes=changes,
+            test_fetch=not no_fetch,
         )
     if preview is not None:
         _print_preview(preview, state.config().timezone)

@@ -18,7 +18,7 @@ import time
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,18 @@ SOURCE_KEYS = {
     "refresh": "how often to fetch it, e.g. 30m, 6h (default: fetch.default_refresh)",
     "enabled": "false keeps the definition but stops fetching and serving it",
     "online_links": '"include" (default) or "omit": publish meeting links and passcodes or not',
+    "follow": "table: pages (listing pages to read), event_pages, max_event_pages, delay",
+    "html": "table: how to read an event web page (kind html; README: Bridging web pages)",
+    "json": "table: how to read a JSON event API (kind json; README: Bridging JSON APIs)",
+    "csv": "table: how to read a spreadsheet export (kind csv; README: Bridging spreadsheets)",
+}
+# Source keys that hold the settings of one kind: allowed only on a source of that kind.
+KIND_TABLES = ("html", "json", "csv")
+FOLLOW_KEYS = {
+    "pages": "listing pages read, the source's own URL included (default 1: no pagination)",
+    "event_pages": "true: also read each event's own page for its full description",
+    "max_event_pages": "most event pages read per refresh (default 100)",
+    "delay": "pause between two requests to the same host, e.g. 1s (default 1s)",
 }
 ONLINE_LINKS = ("include", "omit")
 
@@ -102,6 +114,16 @@ class EventType:
 
 
 @dataclass(frozen=True)
+class Follow:
+    """How far a source's fetch follows links: the ``[follow]`` table."""
+
+    pages: int = 1
+    event_pages: bool = False
+    max_event_pages: int = 100
+    delay: timedelta = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
 class Source:
     """One source definition, from ``feeds/sources/<id>.toml``."""
 
@@ -117,6 +139,9 @@ class Source:
     refresh: timedelta = timedelta(hours=1)
     enabled: bool = True
     online_links: str = "include"
+    follow: Follow = field(default_factory=Follow)
+    # The table named after the kind ([html], [json], [csv]): that adapter's own settings.
+    options: Mapping[str, Any] = field(default_factory=dict)
     file: Path | None = None
 
     @property
@@ -170,7 +195,12 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
-def _suggest(word: str, known: Any) -> str:
+def suggest(word: str, known: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing.
+
+    >>> suggest("evnts", ["events", "title"])
+    " (did you mean 'events'?)"
+    """
     close = difflib.get_close_matches(word, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -213,7 +243,7 @@ def _flatten_site(path: Path, data: dict[str, Any], problems: list[str]) -> dict
             values[key] = value
     for key, value in values.items():
         if key not in SITE_SETTINGS:
-            problems.append(f"{path}: unknown setting {key!r}{_suggest(key, SITE_SETTINGS)}")
+            problems.append(f"{path}: unknown setting {key!r}{suggest(key, SITE_SETTINGS)}")
             continue
         default = SITE_SETTINGS[key][0]
         expected = float if isinstance(default, float) else type(default)
@@ -271,7 +301,7 @@ def _named_items(
             continue
         for key in item:
             if key not in keys:
-                problems.append(f"{where}: unknown key {key!r}{_suggest(key, keys)}")
+                problems.append(f"{where}: unknown key {key!r}{suggest(key, keys)}")
         slug = item.get("slug")
         if not isinstance(slug, str) or not SLUG.match(slug):
             problems.append(f"{where}: slug must match [a-z0-9-] (1-63 chars), got {slug!r}")
@@ -306,7 +336,7 @@ def load_source(
         problems.append(f"{path}: file name must be a source id matching [a-z0-9-]")
     for key in data:
         if key not in SOURCE_KEYS:
-            problems.append(f"{path}: unknown key {key!r}{_suggest(key, SOURCE_KEYS)}")
+            problems.append(f"{path}: unknown key {key!r}{suggest(key, SOURCE_KEYS)}")
     name = data.get("name", source_id)
     if not isinstance(name, str) or not name.strip():
         problems.append(f"{path}: name must be a non-empty string")
@@ -352,7 +382,7 @@ def load_source(
         if slug not in type_slugs:
             problems.append(
                 f"{path}: categories.{upstream!r} maps to unknown type {slug!r}"
-                f"{_suggest(str(slug), type_slugs)}"
+                f"{suggest(str(slug), type_slugs)}"
             )
     timezone = data.get("timezone")
     if timezone is not None and not _valid_zone(timezone):
@@ -371,6 +401,15 @@ def load_source(
         problems.append(
             f"{path}: online_links must be one of {', '.join(ONLINE_LINKS)}, got {online_links!r}"
         )
+    follow = _follow(path, data.get("follow", {}), problems)
+    for table in KIND_TABLES:
+        if table in data and table != kind:
+            problems.append(f"{path}: [{table}] applies to kind {table!r} only, not {kind!r}")
+    options = data.get(str(kind), {})
+    if not isinstance(options, dict):
+        problems.append(f"{path}: {kind}: must be a table of settings ([{kind}])")
+    elif kind in KINDS:
+        problems.extend(f"{path}: {kind}.{problem}" for problem in KINDS[kind].check(options))
     if len(problems) > before:
         return None
     return Source(
@@ -386,8 +425,42 @@ def load_source(
         refresh=refresh,
         enabled=enabled,
         online_links=online_links,
+        follow=follow,
+        options=options,
         file=path,
     )
+
+
+def _follow(path: Path, table: Any, problems: list[str]) -> Follow:
+    if not isinstance(table, dict):
+        problems.append(f"{path}: follow: must be a table ([follow])")
+        return Follow()
+    for key in table:
+        if key not in FOLLOW_KEYS:
+            known = ", ".join(FOLLOW_KEYS)
+            problems.append(
+                f"{path}: follow.{key}: unknown key{suggest(key, FOLLOW_KEYS)}; known: {known}"
+            )
+    follow = Follow()
+    for key in ("pages", "max_event_pages"):
+        value = table.get(key, getattr(follow, key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
+            problems.append(
+                f"{path}: follow.{key}: must be a whole number from 1 to 1000, got {value!r}"
+            )
+            value = getattr(follow, key)
+        follow = replace(follow, **{key: value})
+    event_pages = table.get("event_pages", False)
+    if not isinstance(event_pages, bool):
+        problems.append(f"{path}: follow.event_pages: must be true or false, got {event_pages!r}")
+    else:
+        follow = replace(follow, event_pages=event_pages)
+    if "delay" in table:
+        try:
+            follow = replace(follow, delay=parse_duration(str(table["delay"])))
+        except ValueError as e:
+            problems.append(f"{path}: follow.delay: {e}")
+    return follow
 
 
 def load(

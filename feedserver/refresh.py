@@ -27,16 +27,9 @@ from datetime import UTC, datetime
 
 from feedserver import __version__
 from feedserver.config import Config, LiveConfig, Source
+from feedserver.crawl import Crawled, fetch_pages
 from feedserver.errors import FetchError, SourceError
-from feedserver.fetch import (
-    FetchCache,
-    Fetched,
-    FetchLimits,
-    fetch_url,
-    read_file,
-)
 from feedserver.metrics import Metrics
-from feedserver.netguard import parse_networks
 from feedserver.normalize import Contribution, Horizon, normalize
 from feedserver.sources import KINDS
 from feedserver.store import Attempt, IngestStats, Store
@@ -74,16 +67,6 @@ def horizon(config: Config, now: datetime) -> Horizon:
     )
 
 
-def limits(config: Config) -> FetchLimits:
-    return FetchLimits(
-        connect_timeout=config.setting("fetch.connect_timeout"),
-        read_timeout=config.setting("fetch.read_timeout"),
-        max_bytes=config.setting("fetch.max_bytes"),
-        max_redirects=config.setting("fetch.max_redirects"),
-        allow_networks=parse_networks(config.setting("fetch.allow_networks")),
-    )
-
-
 def due(config: Config, store: Store, now: datetime) -> list[Source]:
     """Enabled sources whose refresh interval has passed since their last attempt."""
     statuses = store.statuses()
@@ -117,32 +100,26 @@ def stale(config: Config, store: Store) -> list[Source]:
     ]
 
 
-def ingest_key(fetched: Fetched, source: Source, config: Config, span: Horizon) -> str:
+def ingest_key(crawled: Crawled, source: Source, config: Config, span: Horizon) -> str:
     """What the last ingest depended on: the bytes, the source's definition, the site's types
     and zone, the horizon step and feedserver's version. Same key: nothing to re-parse."""
-    parts = (fetched.sha256, repr(source), repr(config.types), config.timezone, span, __version__)
+    parts = (crawled.sha256, repr(source), repr(config.types), config.timezone, span, __version__)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-def fetch_source(source: Source, cache: FetchCache, config: Config, now: datetime) -> Fetched:
-    """A source's raw bytes: its URL over HTTP, or its file, within the site's limits."""
-    if source.url:
-        return fetch_url(source.url, cache, limits(config), now=now)
-    assert source.path is not None
-    return read_file(source.path, cache, now=now, max_bytes=config.setting("fetch.max_bytes"))
 
 
 def _prepare(source: Source, config: Config, last_key: str | None, now: datetime) -> _Prepared:
     started = time.monotonic()
-    fetched = fetch_source(source, FetchCache(config.data_dir / "fetch", source.id), config, now)
+    crawled = fetch_pages(source, config, now, config.data_dir / "fetch")
     span = horizon(config, now)
-    key = ingest_key(fetched, source, config, span)
+    key = ingest_key(crawled, source, config, span)
+    status = crawled.first.status
     if key == last_key:  # a 304 or the same bytes again: nothing to re-parse
-        return _Prepared(key, None, [], span, fetched.status, time.monotonic() - started)
-    parsed = KINDS[source.kind](fetched.body, source)
+        return _Prepared(key, None, [], span, status, time.monotonic() - started)
+    parsed = KINDS[source.kind].parse(crawled.pages, source)
+    parsed.warnings[:0] = crawled.pages.warnings
     contributions, warnings = normalize(parsed, source, config, span)
     seconds = time.monotonic() - started
-    return _Prepared(key, contributions, warnings, span, fetched.status, seconds)
+    return _Prepared(key, contributions, warnings, span, status, seconds)
 
 
 def refresh(

@@ -20,9 +20,25 @@ from pathlib import Path
 
 from feedserver import selection as selection_
 from feedserver.normalize import Contribution, Horizon
-from feedserver.selection import Described, EventRow, Match, Selection, StoredEvent
+from feedserver.selection import (
+    DaySpans,
+    Described,
+    EventRow,
+    Match,
+    Selection,
+    StoredEvent,
+)
 
-__all__ = ["Described", "EventRow", "Match", "Selection", "Store", "StoredEvent", "event_id"]
+__all__ = [
+    "DaySpans",
+    "Described",
+    "EventRow",
+    "Match",
+    "Selection",
+    "Store",
+    "StoredEvent",
+    "event_id",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -92,7 +108,10 @@ CREATE TABLE IF NOT EXISTS events (
     audience_text TEXT NOT NULL,    -- folded audiences
     online INTEGER NOT NULL         -- 1: some component has a meeting link
 );
-CREATE INDEX IF NOT EXISTS events_window ON events (occ_first, occ_last);
+-- every column selection.IN_WINDOW reads: the window is decided without reading the rows
+DROP INDEX IF EXISTS events_window;
+CREATE INDEX IF NOT EXISTS events_span ON events
+    (occ_first, occ_last, recurring, h_start, h_end, start, series_end, uid);
 CREATE TABLE IF NOT EXISTS event_calendars (
     slug TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (slug, uid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_types (
@@ -102,7 +121,9 @@ CREATE INDEX IF NOT EXISTS event_types_uid ON event_types (uid);
 CREATE TABLE IF NOT EXISTS occurrences (uid TEXT NOT NULL, start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     variant INTEGER NOT NULL);      -- the component giving it: 0 master, k the k-th override
-CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (uid, end);
+-- covering: a series' occurrences in a window are read from the index alone
+DROP INDEX IF EXISTS occurrences_uid;
+CREATE INDEX IF NOT EXISTS occurrences_span ON occurrences (uid, end, start, variant);
 INSERT OR IGNORE INTO state VALUES (1, 0, '1970-01-01T00:00:00+00:00');
 """
 # PRAGMA user_version of SCHEMA. A store of an older version loses its events (not its source
@@ -273,6 +294,14 @@ class Store:
 
     def matches(self, selection: Selection) -> list[Match]:
         return selection_.matches(self.db, selection)
+
+    def horizon_covers(self, start: int, end: int) -> bool:
+        return selection_.horizon_covers(self.db, start, end)
+
+    def day_spans(
+        self, selection: Selection, offsets: Sequence[tuple[int, int]], margin: int
+    ) -> DaySpans:
+        return selection_.day_spans(self.db, selection, offsets, margin)
 
     def described(self, uids: Sequence[str]) -> dict[str, Described]:
         return selection_.described(self.db, uids)

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from feedserver.sources import KINDS
 from tests.conftest import SAMPLES
 
 TOKEN = "s3cret-token"
@@ -104,7 +105,7 @@ def test_wrong_token_changes_nothing(api, site):
         ({"id": "Lab"}, f"id: 'Lab' is not a valid source id ({ID_RULE})"),
         ({"id": "-lab"}, f"id: '-lab' is not a valid source id ({ID_RULE})"),
         ({"id": None}, f"id: None is not a valid source id ({ID_RULE})"),
-        ({"kind": "icss"}, "unknown source kind 'icss'; known: ics"),
+        ({"kind": "icss"}, f"unknown source kind 'icss'; known: {', '.join(sorted(KINDS))}"),
         ({"url": "https://example.edu/a.ics"}, "set exactly one of url or path"),
         ({"path": None}, "set exactly one of url or path"),
         (
@@ -157,7 +158,7 @@ def test_each_invalid_definition_is_refused_precisely_and_writes_nothing(
         ({"calendar": "eee"}, "calendar 'eee' is not defined in site.toml (known: ece, cs)"),
         ({"path": "../../etc/passwd"}, "path must be relative to the feeds folder"),
         ({"id": "other"}, "id: a source cannot be renamed ('lab' → 'other')"),
-        ({"kind": None}, "unknown source kind None; known: ics"),
+        ({"kind": None}, f"unknown source kind None; known: {', '.join(sorted(KINDS))}"),
     ],
 )
 def test_each_invalid_put_is_refused_and_writes_nothing(api, site, changes, message):

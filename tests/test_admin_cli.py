@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from feedserver.sources import KINDS
 from tests.conftest import SAMPLES
 
 GOOD = (SAMPLES / "ics" / "recurring_overrides.ics").read_bytes()
@@ -50,7 +51,7 @@ def test_add_test_fetches_writes_and_refreshes(site, runner, upstream):
     ("args", "message"),
     [
         (["--calendar", "eee"], "calendar 'eee' is not defined in site.toml (known: ece, cs)"),
-        (["--kind", "icss"], "unknown source kind 'icss'; known: ics"),
+        (["--kind", "icss"], f"unknown source kind 'icss'; known: {', '.join(sorted(KINDS))}"),
         (["--refresh", "soon"], "refresh: expected a duration like 30m, 6h or 1d, got 'soon'"),
         (["--timezone", "Nowhere/City"], "timezone 'Nowhere/City' is not an IANA time zone name"),
         (["--type", "talk"], "type 'talk' is not defined in site.toml"),

@@ -9,6 +9,7 @@ import pytest
 
 from feedserver import config as configuration
 from feedserver.errors import ConfigError
+from feedserver.sources import KINDS
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -35,7 +36,8 @@ def test_unknown_calendar_names_file_key_and_known_values(site):
 
 def test_unknown_kind_lists_known_kinds(site):
     path = site.source("ee", 'name = "EE"\nkind = "icss"\ncalendar = "ece"', "x")
-    assert problems(site) == [f"{path}: unknown source kind 'icss'; known: ics"]
+    known = ", ".join(sorted(KINDS))  # every registered kind, in order
+    assert problems(site) == [f"{path}: unknown source kind 'icss'; known: {known}"]
 
 
 def test_every_problem_is_listed_at_once(site):

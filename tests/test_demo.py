@@ -59,3 +59,24 @@ def test_every_demo_feed_passes_independent_parsers(demo):
     start, end = TODAY - timedelta(days=30), TODAY + timedelta(days=365)
     for url in feed_urls(demo.config()):
         check_feed(client.get(url).data, start, end)
+
+
+def test_demo_reads_the_department_web_page(demo):
+    # feeds/sources/ece-talks-page.toml: kind html with a recipe, over a saved page in data/.
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    outcome = next(o for o in demo.refresh(now=now) if o.source.id == "ece-talks-page")
+    assert (outcome.status, outcome.events, outcome.warnings) == ("updated", 4, [])
+    body = demo.client(now=now).get("/calendars/ece.ics?from=2026-11-01&to=2027-06-30").data
+    talks = {
+        str(e["SUMMARY"]): e
+        for e in icalendar.Calendar.from_ical(body).walk("VEVENT")
+        if str(e.get("URL", "")).startswith("https://ece.hillside.example/talks/")
+    }
+    assert len(talks) == 4
+    battery = talks["From Lab Cell to Grid-Scale Battery: Ten Years at VoltaWorks"]
+    assert str(battery["LOCATION"]) == "Engineering Hall (EH) - 110"  # glued to the webcast
+    assert "hillside.zoom.us/j/94410022871" in str(battery["CONFERENCE"])
+    assert battery.categories == ["Seminars & Lectures"]
+    panel = talks["Careers in Chip Design: A Panel of Hillside Alumni"]
+    assert panel.categories == ["Workshops"]  # the source's [categories]
+    assert str(panel["LOCATION"]) == "Engineering Hall (EH) - Atrium"  # "Where:" + next line

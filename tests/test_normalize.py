@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import icalendar
 
 from feedserver.normalize import Horizon, normalize
-from feedserver.sources import ics
+from feedserver.sources import Pages, ics
 from tests.conftest import NOW, SAMPLES
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -20,7 +20,7 @@ def contributions(site, name, toml_extra=""):
     site.sample("src", name, extra=toml_extra)
     config = site.config()
     source = config.source("src")
-    parsed = ics.parse((SAMPLES / "ics" / name).read_bytes(), source)
+    parsed = ics.parse(Pages.single((SAMPLES / "ics" / name).read_bytes()), source)
     found, warnings = normalize(parsed, source, config, HORIZON)
     return {c.uid: c for c in found}, warnings
 
@@ -130,7 +130,9 @@ def test_each_feed_keeps_its_own_customized_time_zone(site):
     site.sample("berlin", "customized_time_zone_berlin.ics", extra='timezone = "Europe/Berlin"')
     config = site.config()
     source = config.source("berlin")
-    parsed = ics.parse((SAMPLES / "ics" / "customized_time_zone_berlin.ics").read_bytes(), source)
+    parsed = ics.parse(
+        Pages.single((SAMPLES / "ics" / "customized_time_zone_berlin.ics").read_bytes()), source
+    )
     found, warnings = normalize(parsed, source, config, HORIZON)
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
     assert start(found[0]) == datetime(2026, 7, 7, 16, tzinfo=berlin)

@@ -18,6 +18,7 @@ import hashlib
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,11 +30,12 @@ __all__ = ["RecordedRequest", "Upstream", "upstream"]
 
 
 class RecordedRequest(NamedTuple):
-    """One request the server received: ``method, path, headers = upstream.requests[0]``."""
+    """One request the server received: ``method, path, headers, at = upstream.requests[0]``."""
 
     method: str
     path: str  # as sent, query string included
     headers: dict[str, str]  # header names as the client spelled them
+    at: float = 0.0  # time.monotonic() when its headers were read: politeness is measured with it
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,7 @@ class Upstream:
 
     def _record(self, method: str, path: str, headers: dict[str, str]) -> _Route | None:
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, headers))
+            self._requests.append(RecordedRequest(method, path, headers, time.monotonic()))
             return self._routes.get(path) or self._routes.get(path.split("?", 1)[0])
 
 

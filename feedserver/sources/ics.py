@@ -16,7 +16,7 @@ import x_wr_timezone
 
 from feedserver.config import Source
 from feedserver.errors import ParseError
-from feedserver.sources import Parsed
+from feedserver.sources import Pages, Parsed
 from feedserver.timezones import resolve_tzid
 
 # A broken value in one of these makes the event impossible to place in time: skip the event.
@@ -31,8 +31,9 @@ def _describe(event: icalendar.Event) -> str:
     return f"event {str(uid)!r} ({label})" if uid else f"event without UID ({label})"
 
 
-def parse(body: bytes, source: Source) -> Parsed:
+def parse(pages: Pages, source: Source) -> Parsed:
     """Parse an .ics body into events; raise ParseError if it is not iCalendar at all."""
+    body = pages.body
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
     if not head:
         raise ParseError("empty body: expected an iCalendar file")

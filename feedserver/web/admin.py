@@ -6,6 +6,9 @@ change goes through :class:`feedserver.admin.Admin`, the same code as ``feedserv
 Status codes: 400 invalid definition (``errors`` lists every problem), 401 no or wrong token,
 404 unknown source, 409 id taken, 412 stale If-Match, 422 the upstream cannot be used (test
 fetch failed), 502 a refresh failed.
+
+A bridged source's tables are JSON objects (``"html": {"labels": {…}}``), or TOML text in
+``settings_toml`` (what the page's kind settings box sends, and what GET answers with).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from feedserver.admin import Admin, source_json, status_json
 from feedserver.errors import ConfigError, NotFound, SourceError
 from feedserver.refresh import Outcome, observe_outcome
-from feedserver.sourcefile import Actor
+from feedserver.sourcefile import Actor, settings_tables, settings_text
 from feedserver.sources import KINDS
 from feedserver.web.errors import error_response
 from feedserver.web.services import services
@@ -101,7 +104,24 @@ def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ConfigError('the request body must be a JSON object, e.g. {"kind": "ics", …}')
-    return data
+    return _with_settings(data)
+
+
+def _with_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """``settings_toml`` (the admin page's kind settings: ``[follow]`` and the kind's table as
+    TOML text) becomes those tables, their comments kept for a new file."""
+    text = data.pop("settings_toml", None)
+    if text is None:
+        return data
+    if not isinstance(text, str):
+        raise ConfigError(f"settings_toml: must be TOML text (a string), got {text!r}")
+    tables = settings_tables(text, "settings_toml")
+    both = [key for key in tables if key in data]
+    if both:
+        raise ConfigError(
+            [f"settings_toml: {key} is given twice, in settings_toml and as a key" for key in both]
+        )
+    return {**data, **tables}
 
 
 def _flag(data: dict[str, Any], name: str, default: bool = True) -> bool:
@@ -148,6 +168,7 @@ def _described(admin: Admin, source_id: str) -> dict[str, Any]:
         "source": values,
         "etag": definition.etag,
         "toml": definition.text.decode("utf-8", "replace"),
+        "settings_toml": settings_text(definition.text),
         "status": status,
     }
 

@@ -15,6 +15,8 @@ _PAGES = {
     "feeds.all_preview",
     "feeds.calendar",
     "feeds.event_type",
+    "calendar.all_calendars",
+    "calendar.one_calendar",
 }
 # Pages load only feedserver's own CSS and script, and post nowhere: a description that slipped
 # markup through could not run anything.

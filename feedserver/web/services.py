@@ -39,7 +39,7 @@ class Services:
 
     def admin(self) -> Admin:
         config = self.live.current()
-        return Admin(self.load, self.store, config.feeds_dir, config.data_dir)
+        return Admin(self.load, self.store, config.feeds_dir, config.data_dir, self.clock)
 
     def today(self) -> date:
         """The site's local date: default feed windows are counted from it."""

@@ -7,6 +7,19 @@ const API = "/admin/api";
 const KEY = "feedserverAdminToken";
 let editing = null; // {id, etag} while editing an existing source
 
+// What the kind settings box suggests while it is empty, per bridged kind.
+const EXAMPLES = {
+  html: '[html]\n# no events key: the page\'s structured data (JSON-LD, microdata) is read\n' +
+        'events = "div.event"     # or a recipe: one event block…\ntitle = "h3"\n' +
+        'when = ".date"           # …and where its fields are\n\n[follow]\npages = 1',
+  json: '[json]\npreset = "localist"\n# or: items = "data.items" and a [json.fields] table\n\n' +
+        '[follow]\npages = 10',
+  csv: '[csv.columns]\ntitle = "Title"\ndate = "Date"\nstart_time = "Start Time"\n' +
+       'end_time = "End Time"',
+};
+// Problems about the kind settings start with their key: follow.pages, html.labels.X, [json]…
+const SETTINGS_PROBLEM = /^(settings_toml\b|\[?(follow|html|json|csv)\b)/;
+
 const $ = (id) => document.getElementById(id);
 
 function show(messages, kind) {
@@ -39,6 +52,35 @@ async function call(method, path, body, headers) {
 
 function errors(data) {
   return data.errors && data.errors.length ? data.errors : [data.error || "request failed"];
+}
+
+function fillList(id, items) {
+  $(id).replaceChildren(...items.map((m) => {
+    const li = document.createElement("li");
+    li.textContent = m;
+    return li;
+  }));
+}
+
+// The editor's problems: those of the kind settings next to them, the others at the top.
+function showProblems(data) {
+  const all = errors(data);
+  const near = data.status === 400 && bridged() ? all.filter((m) => SETTINGS_PROBLEM.test(m)) : [];
+  const rest = all.filter((m) => !near.includes(m));
+  fillList("settings-errors", near);
+  if (rest.length) show(rest);
+  else show([`the kind settings have ${near.length} problem(s): see below them`]);
+}
+
+function bridged() {
+  return $("f-kind").value !== "ics";
+}
+
+function showKind() {
+  const kind = $("f-kind").value;
+  for (const el of document.querySelectorAll(".bridge")) el.hidden = !bridged();
+  $("settings-kind").textContent = bridged() ? kind : "html";
+  $("f-settings").placeholder = EXAMPLES[kind] || "";
 }
 
 function signedIn(yes) {
@@ -124,6 +166,8 @@ function formValues() {
   if (!Object.keys(values.categories).length) delete values.categories;
   if (values.online_links === "include") delete values.online_links;
   if (values.enabled) delete values.enabled;
+  // A bridged source's [follow] and kind table, as TOML text: the server reads and checks it.
+  if (bridged()) values.settings_toml = f.settings_toml.value;
   return values;
 }
 
@@ -131,6 +175,8 @@ function openEditor(title) {
   $("editor-title").textContent = title;
   $("editor").hidden = false;
   $("preview").hidden = true;
+  fillList("settings-errors", []);
+  showKind();
   show([]);
 }
 
@@ -161,6 +207,7 @@ async function edit(id) {
   f.timezone.value = s.timezone || "";
   f.online_links.value = s.online_links || "include";
   f.enabled.checked = s.enabled !== false;
+  f.settings_toml.value = data.settings_toml || "";
   openEditor("Edit " + id);
 }
 
@@ -189,8 +236,9 @@ async function test() {
   const {status, data} = await call("POST", "/sources/test", values);
   if (status !== 200) {
     $("preview").hidden = true;
-    return show(errors(data));
+    return showProblems(data);
   }
+  fillList("settings-errors", []);
   show([`test fetch ok: ${data.preview.events} events`], "info");
   renderPreview(data.preview);
 }
@@ -204,7 +252,7 @@ async function save(event) {
   const result = editing
     ? await call("PUT", "/sources/" + encodeURIComponent(id), values, {"If-Match": editing.etag})
     : await call("POST", "/sources", {id, ...values});
-  if (result.status !== 200 && result.status !== 201) return show(errors(result.data));
+  if (result.status !== 200 && result.status !== 201) return showProblems(result.data);
   const r = result.data.refresh;
   show([`saved ${id}` + (r ? `; refresh: ${r.status}, ${r.events} events` : "")], "info");
   $("editor").hidden = true;
@@ -242,6 +290,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("new-button").addEventListener("click", newSource);
   $("cancel-button").addEventListener("click", () => { $("editor").hidden = true; });
   $("test-button").addEventListener("click", test);
+  $("f-kind").addEventListener("change", showKind);
   $("editor").addEventListener("submit", save);
   if (sessionStorage.getItem(KEY)) loadSources();
 });
