@@ -225,18 +225,20 @@ def _glued_label(line: str, colon: int) -> int | None:
     """
     low = max(0, colon - 40)
     end = low + len(line[low:colon].rstrip(" \t"))
-    first = max(low, end - _LABEL_LENGTHS[0])
-    probe = line[max(first - 1, 0) : end]
+    first = max(low, end - _LABEL_LENGTHS[0], 1)  # glued: a character comes before the label
+    if first >= end:
+        return None
+    probe = line[first - 1 : end]
     if not probe.isascii():  # the regular expression's Unicode case rules
         match = _GLUED_LABEL.search(line, low, colon)
         return match.start() if match else None
-    if not line[first:end].lower().endswith(_LABEL_TUPLE):  # prose: no label ends here
+    tail = probe[1:].lower()
+    if not tail.endswith(_LABEL_TUPLE):  # prose, or a label that begins its line
         return None
     for length in _LABEL_LENGTHS:  # longest first: the leftmost start
         start = end - length
-        if start >= first and start > 0 and line[start - 1] in _GLUE:
-            if line[start:end].lower() in _LABELS:
-                return start
+        if start >= first and line[start - 1] in _GLUE and tail[start - first :] in _LABELS:
+            return start
     return None
 
 

@@ -249,7 +249,7 @@ def serialize(component: icalendar.Component) -> bytes:
 
 
 def _serialize(component: icalendar.Component, out: list[bytes]) -> None:
-    name = to_unicode(vText(vText(component.name).to_ical()).to_ical())
+    name = _component_name(component.name)
     out.append(fold(f"BEGIN:{name}"))
     get = dict.__getitem__  # sorted_keys() gives the stored (upper-case) keys
     for key in component.sorted_keys():
@@ -298,6 +298,12 @@ def _date_time(value: vDDDTypes) -> str | None:
         f"T{moment.hour:02}{moment.minute:02}{moment.second:02}"
     )
     return digits + "Z" if utc or value.params.is_utc() else digits
+
+
+@functools.lru_cache(maxsize=64)
+def _component_name(name: str) -> str:
+    """What BEGIN/END carry: the name through vText twice, as content_lines() does."""
+    return to_unicode(vText(vText(name).to_ical()).to_ical())
 
 
 @functools.lru_cache(maxsize=1024)
