@@ -502,10 +502,17 @@ class Store:
         # a zero-length occurrence still occupies its instant
         occurrences = [(s, max(e, s + 1), v) for s, e, v in json.loads(winner[11])]
         recurring = bool(winner[15])
+        first = min((o[0] for o in occurrences), default=None)
+        last = max((o[1] for o in occurrences), default=None)
         if existing and existing[0] == content_hash:
             stats.unchanged += 1
             if existing[2] != winner[14]:  # same event, occurrences for a newer horizon
-                self._occurrences(db, uid, occurrences, recurring, winner[13], winner[14])
+                db.execute(
+                    "UPDATE events SET occ_first = ?, occ_last = ?, h_start = ?, h_end = ?"
+                    " WHERE uid = ?",
+                    (first, last, winner[13], winner[14], uid),
+                )
+                self._occurrences(db, uid, occurrences, recurring, replace=True)
                 stats.moved += 1
             return
         upstream_sequence = winner[4]
@@ -533,10 +540,10 @@ class Store:
                 winner[9],
                 winner[10],
                 int(recurring),
-                None,  # occ_first, occ_last, h_start, h_end: set by _occurrences below
-                None,
-                0,
-                0,
+                first,
+                last,
+                winner[13],
+                winner[14],
                 winner[12],
                 winner[16],
                 winner[17],
@@ -544,10 +551,12 @@ class Store:
                 winner[19],
             ),
         )
+        # A new event has no calendar, type or occurrence rows yet (they go with its row).
         for table, slugs in (("event_calendars", calendars), ("event_types", types)):
-            db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
+            if existing:
+                db.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
             db.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(s, uid) for s in slugs])
-        self._occurrences(db, uid, occurrences, recurring, winner[13], winner[14])
+        self._occurrences(db, uid, occurrences, recurring, replace=bool(existing))
 
     def _occurrences(
         self,
@@ -555,20 +564,12 @@ class Store:
         uid: str,
         occurrences: list[tuple[int, int, int]],
         recurring: bool,
-        h_start: int,
-        h_end: int,
+        *,
+        replace: bool,
     ) -> None:
-        db.execute(
-            "UPDATE events SET occ_first = ?, occ_last = ?, h_start = ?, h_end = ? WHERE uid = ?",
-            (
-                min((o[0] for o in occurrences), default=None),
-                max((o[1] for o in occurrences), default=None),
-                h_start,
-                h_end,
-                uid,
-            ),
-        )
-        db.execute("DELETE FROM occurrences WHERE uid = ?", (uid,))
+        """A series' occurrence rows (``replace``: instead of the stored ones)."""
+        if replace:
+            db.execute("DELETE FROM occurrences WHERE uid = ?", (uid,))
         if recurring:
             db.executemany(
                 "INSERT INTO occurrences VALUES (?, ?, ?, ?)",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from feedserver.normalize import normalize
+from feedserver.normalize import Horizon, normalize
 from feedserver.selection import Selection, _where
 from feedserver.sources import Pages, ics
 from feedserver.store import Store
@@ -147,3 +147,49 @@ def test_the_window_is_decided_on_an_index_not_on_the_rows(site):
         assert len(everything) == store.count_events() > 0
     finally:
         store.close()
+
+
+def test_a_moved_or_changed_event_has_its_rows_replaced_not_added_to(site, store):
+    def rows(uid: str) -> tuple:
+        event = store.db.execute(
+            "SELECT occ_first, occ_last, h_start, h_end FROM events WHERE uid = ?", (uid,)
+        ).fetchone()
+        occurrences = store.db.execute(
+            "SELECT start, end, variant FROM occurrences WHERE uid = ? ORDER BY rowid", (uid,)
+        ).fetchall()
+        calendars = store.db.execute(
+            "SELECT slug FROM event_calendars WHERE uid = ?", (uid,)
+        ).fetchall()
+        return event, occurrences, calendars
+
+    def expected(c, horizon, calendar: str) -> tuple:
+        occurrences = [(s, max(e, s + 1), v) for s, e, v in c.occurrences]
+        first = min((o[0] for o in occurrences), default=None)
+        last = max((o[1] for o in occurrences), default=None)
+        listed = occurrences if c.recurring else []
+        return (first, last, horizon.start, horizon.end), listed, [(calendar,)]
+
+    uid = "weekly-seminar@example.edu"
+    found = {c.uid: c for c in contributions(site, "recurring_overrides.ics")}
+    store.ingest("src", found.values(), horizon=HORIZON, now=NOW)
+    assert rows(uid) == expected(found[uid], HORIZON, "ece")
+
+    # the same events, occurrences computed for the next horizon step
+    later = Horizon.around(NOW + timedelta(days=30), 400, 1100)
+    config = site.config()
+    parsed = ics.parse(
+        Pages.single((SAMPLES / "ics" / "recurring_overrides.ics").read_bytes()),
+        config.source("src"),
+    )
+    moved = {c.uid: c for c in normalize(parsed, config.source("src"), config, later)[0]}
+    stats = store.ingest("src", moved.values(), horizon=later, now=NOW + timedelta(days=30))
+    assert stats.moved >= 1 and rows(uid) == expected(moved[uid], later, "ece")
+
+    # changed content (another calendar): the event's rows are the new ones only
+    stats = store.ingest(
+        "src",
+        contributions(site, "recurring_overrides.ics", "src", "cs"),
+        horizon=later,
+        now=NOW + timedelta(days=31),
+    )
+    assert stats.changed == 3 and rows(uid) == expected(moved[uid], later, "cs")
