@@ -401,6 +401,13 @@ def _duration(event: icalendar.Event) -> timedelta:
     return timedelta(days=1) if not isinstance(start, datetime) else timedelta(0)
 
 
+def _end(event: icalendar.Event, start: date | datetime, zone: tzinfo) -> int:
+    """The end (UTC epoch seconds) of an occurrence starting at ``start``: its start plus the
+    event's duration on the wall clock, as recurring-ical-events computes a series' ends, so an
+    all-day event or a talk across a daylight-saving change ends at the local time it says."""
+    return _epoch(start + _duration(event), zone)
+
+
 def occurrences(
     group: list[icalendar.Event], horizon: Horizon, zone: tzinfo
 ) -> tuple[tuple[int, int, int], ...]:
@@ -409,7 +416,7 @@ def occurrences(
     master = group[0]
     if len(group) == 1 and not _has(master, "RRULE") and not _has(master, "RDATE"):
         start = _epoch(master["DTSTART"].dt, zone)
-        end = start + int(_duration(master).total_seconds())
+        end = _end(master, master["DTSTART"].dt, zone)
         return ((start, end, 0),) if start < horizon.end and end >= horizon.start else ()
     simple = _simple_series(group, horizon, zone)
     return simple if simple is not None else _expanded(group, horizon, zone)
@@ -562,19 +569,18 @@ def _series_end(group: list[icalendar.Event], zone: tzinfo) -> int | None:
     rrule = _get(master, "RRULE")
     ends = []
     for event in group:
-        start = _epoch(event["DTSTART"].dt, zone)
-        ends.append(start + int(_duration(event).total_seconds()))
+        ends.append(_end(event, event["DTSTART"].dt, zone))
     if rrule is not None:
         if "UNTIL" not in rrule:
             return (
                 None  # endless, or COUNT-limited: treated as open (only matters past the horizon)
             )
-        ends.append(_epoch(rrule["UNTIL"][0], zone) + int(_duration(master).total_seconds()))
+        ends.append(_end(master, rrule["UNTIL"][0], zone))
     for props in [master.get("RDATE")] if "RDATE" in master else []:
         for prop in props if isinstance(props, list) else [props]:
             for item in prop.dts:
                 value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
-                ends.append(_epoch(value, zone) + int(_duration(master).total_seconds()))
+                ends.append(_end(master, value, zone))
     return max(ends)
 
 

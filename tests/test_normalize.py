@@ -250,3 +250,20 @@ def test_simple_series_are_expanded_as_recurring_ical_events_does():
     horizon = Horizon.around(NOW, 400, 1100)
     fast = module._simple_series(group, horizon, LA)
     assert fast is not None and fast == module._expanded(group, horizon, LA)
+
+
+def test_a_single_event_across_a_clock_change_ends_at_the_local_time_it_says():
+    # Stored ends were start + (DTEND - DTSTART): an hour off when the clocks change between.
+    from feedserver.normalize import occurrences
+
+    la = zoneinfo.ZoneInfo("America/Los_Angeles")
+    span = Horizon.around(datetime(2026, 3, 1, tzinfo=UTC), 30, 30)
+    all_day = icalendar.Event.new(start=date(2026, 3, 6), end=date(2026, 3, 10), uid="a")
+    night = icalendar.Event.new(
+        start=datetime(2026, 3, 7, 22, 0, tzinfo=la), end=datetime(2026, 3, 8, 6, 0, tzinfo=la)
+    )
+    ((_, end, _),) = occurrences([all_day], span, la)
+    assert end == int(datetime(2026, 3, 10, tzinfo=la).timestamp())
+    ((start, end, _),) = occurrences([night], span, la)
+    assert end == int(datetime(2026, 3, 8, 6, 0, tzinfo=la).timestamp())
+    assert end - start == 7 * 3600  # 22:00 PST to 06:00 PDT
