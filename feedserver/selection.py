@@ -235,9 +235,8 @@ def day_spans(
     ascending; the first also applies before its ``since``), covering the window and a day
     around it. An occurrence whose stored end lies within ``margin`` seconds of a local
     midnight (all-day events, talks until midnight) is returned in ``near`` instead of being
-    counted: the end a page shows is the start plus the duration in the event's own zone,
-    which differs from the stored end by any daylight-saving shift in between, and so may
-    fall on the other side of that midnight.
+    counted: a safeguard for stores written before normalize computed ends on the wall clock
+    (they kept an end a daylight-saving shift off, on the other side of a midnight).
 
     Only for windows inside every event's horizon (:func:`horizon_covers`): beyond it a
     series' occurrences are not stored."""

@@ -72,8 +72,8 @@ def days_covered(o: agenda.Occurrence, zone: zoneinfo.ZoneInfo) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-# The end a page shows (an occurrence's start plus its duration, in its own zone) and the end
-# the store keeps can differ by a daylight-saving shift: less than this everywhere.
+# Occurrences whose stored end lies this close to a local midnight are placed from their facts:
+# stores written before normalize computed ends on the wall clock kept them a DST shift off.
 _SHIFTS = 3 * 3600
 _EPOCH = date(1970, 1, 1)
 
