@@ -25,7 +25,7 @@ from dateutil import parser as dateparser
 
 from feedserver.config import Source
 
-__all__ = ["FIELD_LABELS", "Item", "event", "events", "parse_when", "uid"]
+__all__ = ["FIELD_LABELS", "Item", "event", "events", "parse_when", "placed", "uid"]
 
 # Item.fields keys → the label written in DESCRIPTION (one the content stage knows).
 FIELD_LABELS = {
@@ -141,7 +141,11 @@ def event(item: Item, source: Source, uid_: str | None = None) -> icalendar.Even
 
 
 def _before(end: datetime | date, start: datetime | date) -> bool:
+    """Whether ``end`` comes before ``start``; False when they cannot be compared (a date
+    against a time, a floating time against an instant)."""
     if isinstance(end, datetime) != isinstance(start, datetime):
+        return False
+    if isinstance(end, datetime) and (end.tzinfo is None) != (start.tzinfo is None):  # type: ignore[union-attr]
         return False
     return end < start  # type: ignore[operator]
 
@@ -164,9 +168,9 @@ _RANGE = re.compile(r"\s+(?:-|–|—|to|until)\s+", re.IGNORECASE)
 
 
 def parse_when(
-    text: str, zone: tzinfo, *, formats: tuple[str, ...] = (), dayfirst: bool = False
+    text: str, zone: tzinfo | None, *, formats: tuple[str, ...] = (), dayfirst: bool = False
 ) -> tuple[datetime | date, datetime | date | None]:
-    """Read a start, and an end when the text has one, in ``zone`` unless it names an offset.
+    """Read a start, and an end when the text has one, each :func:`placed` in ``zone``.
 
     ``formats`` (``strptime``) are tried first, then a free-form reading (python-dateutil).
     A date without a time is an all-day date. Raises ValueError naming the text.
@@ -182,6 +186,8 @@ def parse_when(
     (datetime.date(2024, 10, 30), datetime.date(2024, 11, 2))
     >>> parse_when("2024-10-31T14:00:00-04:00", la)[0].isoformat()
     '2024-10-31T18:00:00+00:00'
+    >>> parse_when("10/31/2024 2:00 PM", None)[0].isoformat()  # floating
+    '2024-10-31T14:00:00'
     >>> parse_when("31/10/2024 14:00", la, formats=("%d/%m/%Y %H:%M",))[0].isoformat()
     '2024-10-31T14:00:00-07:00'
     """
@@ -193,7 +199,7 @@ def parse_when(
     end = None
     if len(pieces) == 2:
         end = _one(pieces[1], zone, formats, dayfirst, start)
-        if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
+        if isinstance(start, datetime) and isinstance(end, datetime) and _before(end, start):
             end += timedelta(days=1)  # "11:00 PM - 01:00 AM" runs past midnight
         elif not isinstance(start, datetime) and not isinstance(end, datetime):
             end += timedelta(days=1)  # "Oct 30 - Nov 1" includes Nov 1; DTEND excludes it
@@ -201,7 +207,11 @@ def parse_when(
 
 
 def _one(
-    text: str, zone: tzinfo, formats: tuple[str, ...], dayfirst: bool, base: datetime | date | None
+    text: str,
+    zone: tzinfo | None,
+    formats: tuple[str, ...],
+    dayfirst: bool,
+    base: datetime | date | None,
 ) -> datetime | date:
     for fmt in formats:
         try:
@@ -209,7 +219,7 @@ def _one(
         except ValueError:
             continue
         has_time = any(code in fmt for code in ("%H", "%I", "%M"))
-        return _placed(parsed, zone) if has_time else parsed.date()
+        return placed(parsed, zone) if has_time else parsed.date()
     # An end that is only a time ("03:00 PM") takes the start's date.
     default = datetime.combine(base if isinstance(base, date) else date(2000, 1, 1), time())
     if isinstance(base, datetime):
@@ -224,11 +234,28 @@ def _one(
         raise ValueError(f"cannot read {text!r} as a date: no year")
     if not re.search(r"\d:\d|\d\s*[ap]\.?m\b|T\d", text, re.IGNORECASE):
         return parsed.date()
-    return _placed(parsed, zone)
+    return placed(parsed, zone)
 
 
-def _placed(parsed: datetime, zone: tzinfo) -> datetime:
-    """Local times in ``zone``; a time with its own UTC offset (no zone rules) in UTC."""
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+def placed(value: datetime, zone: tzinfo | None) -> datetime:
+    """A time as a bridge hands it on: a local time in ``zone`` (floating without one: normalize
+    then places it in the source's zone, else the site's); a time with its own UTC offset in
+    ``zone`` when that is the zone's offset at that moment (feeds then say the TZID upstream
+    meant), else in UTC.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> la = ZoneInfo("America/Los_Angeles")
+    >>> placed(datetime.fromisoformat("2024-10-31T14:00:00-07:00"), la).isoformat()
+    '2024-10-31T14:00:00-07:00'
+    >>> placed(datetime.fromisoformat("2024-10-31T14:00:00-04:00"), la).isoformat()
+    '2024-10-31T18:00:00+00:00'
+    >>> placed(datetime(2024, 10, 31, 14), None).isoformat()
+    '2024-10-31T14:00:00'
+    """
+    if value.tzinfo is None:
+        return value if zone is None else value.replace(tzinfo=zone)
+    if zone is not None:
+        local = value.astimezone(zone)
+        if local.utcoffset() == value.utcoffset():
+            return local
+    return value.astimezone(UTC)

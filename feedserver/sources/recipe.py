@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -86,8 +86,6 @@ _TITLE = "h1, h2, h3, h4, h5, h6"
 _ATTR_SPEC = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_:][-\w:.]*)\s*$")
 _SHORT = 80  # characters of a title in a warning
 _WEB_ADDRESS = re.compile(r"(?i)https?://[^\s<>\"()]+")
-# Floating times (no [timezone] on the source): normalize places them in the site's zone.
-_FLOATING = timezone(timedelta(0), "floating")
 
 
 # --- the recipe ----------------------------------------------------------------------------------
@@ -577,22 +575,15 @@ class _Reader:
                 self.warn(key, f"{e}; skipped")
                 return None
             self.warn("end" if end_text else key, f"{e}; the event has no end")
-        return _floating(start), None if end is None else _floating(end)
+        return start, end
 
     def _parse(self, text: str) -> tuple[datetime | date, datetime | date | None]:
-        zone = ZoneInfo(self.source.timezone) if self.source.timezone else _FLOATING
+        zone = ZoneInfo(self.source.timezone) if self.source.timezone else None
         return parse_when(text, zone, formats=self.recipe.formats, dayfirst=self.recipe.dayfirst)
 
 
 def _shown(spec: _Spec) -> str:
     return repr(spec.css if spec.attr is None else f"{spec.css or ''} @{spec.attr}".strip())
-
-
-def _floating(value: datetime | date) -> datetime | date:
-    """A time read without a source zone as a floating time: normalize puts it in the site's."""
-    if isinstance(value, datetime) and value.tzinfo is _FLOATING:
-        return value.replace(tzinfo=None)
-    return value
 
 
 _RANGE_CUT = re.compile(r"\s+(?:-|–|—|to|until)\s+", re.IGNORECASE)

@@ -36,7 +36,7 @@ import html
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from feedserver.htmltext import html_to_text, is_html
-from feedserver.sources.bridge import Item, parse_when
+from feedserver.sources.bridge import Item, parse_when, placed
 
 __all__ = ["EVENT_TYPES", "Context", "event_types", "item", "type_names", "walk"]
 
@@ -175,23 +175,6 @@ class Context:
     warnings: list[str] = field(default_factory=list)
 
 
-class _Floating(tzinfo):
-    """Marks local times for :func:`parse_when`; they leave this module floating, so that
-    normalize places them in the source's zone (default: the site's)."""
-
-    def utcoffset(self, dt: datetime | None) -> None:
-        return None
-
-    def dst(self, dt: datetime | None) -> None:
-        return None
-
-    def tzname(self, dt: datetime | None) -> None:
-        return None
-
-
-_FLOATING = _Floating()
-
-
 def item(
     node: Mapping[str, Any], ctx: Context, parent: Mapping[str, Any] | None = None
 ) -> Item | None:
@@ -272,8 +255,9 @@ class _Reader:
                 return self.placed(datetime.fromisoformat(text))
             except ValueError:
                 pass
+            # local times leave this module floating: normalize places them in the source's zone
             start, end = parse_when(
-                text, _FLOATING, formats=self.ctx.formats, dayfirst=self.ctx.dayfirst
+                text, None, formats=self.ctx.formats, dayfirst=self.ctx.dayfirst
             )
         except ValueError as e:
             why = str(e).removeprefix(f"cannot read {text!r} as a date: ")
@@ -284,14 +268,10 @@ class _Reader:
         return self.placed(start) if isinstance(start, datetime) else start
 
     def placed(self, value: datetime) -> datetime:
-        if value.tzinfo is None or value.tzinfo is _FLOATING:
-            return value.replace(tzinfo=None)
-        if self.ctx.zone:
-            zone = ZoneInfo(self.ctx.zone)
-            local = value.astimezone(zone)
-            if local.utcoffset() == value.utcoffset():
-                return local
-        return value.astimezone(UTC)
+        """A local time floating; a time with an offset as :func:`bridge.placed` hands it on."""
+        if value.tzinfo is None:
+            return value
+        return placed(value, ZoneInfo(self.ctx.zone) if self.ctx.zone else None)
 
     # -- the event ------------------------------------------------------------------------------
 

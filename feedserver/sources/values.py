@@ -14,13 +14,13 @@ for an .ics source (the adapter does not know the site's zone).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as dateparser
 
 from feedserver.config import Source
-from feedserver.sources.bridge import parse_when
+from feedserver.sources.bridge import parse_when, placed
 
 __all__ = [
     "Zone",
@@ -48,7 +48,6 @@ _ISO = re.compile(
 )
 _YEAR_FIRST = re.compile(r"\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
 _DOTTED = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
-_FLOATING = timezone(timedelta(0), "floating")  # a marker, replaced by "no zone" on the way out
 
 
 class Zone:
@@ -61,30 +60,9 @@ class Zone:
     def of(cls, source: Source) -> Zone:
         return cls(ZoneInfo(source.timezone) if source.timezone else None)
 
-    @property
-    def placing(self) -> tzinfo:
-        """The zone :func:`bridge.parse_when` places local times in."""
-        return self.zone or _FLOATING
-
-    def local(self, value: datetime) -> datetime:
-        """``value`` as it should be stored: floating when placed in the marker zone."""
-        return value.replace(tzinfo=None) if value.tzinfo is _FLOATING else value
-
-    def instant(self, value: datetime) -> datetime:
-        """A time with a UTC offset: in this zone when the offset is the zone's at that moment
-        (feeds then say TZID=America/Los_Angeles, as the upstream meant), else in UTC.
-
-        >>> la = Zone(ZoneInfo("America/Los_Angeles"))
-        >>> la.instant(datetime.fromisoformat("2024-10-31T14:00:00-07:00")).isoformat()
-        '2024-10-31T14:00:00-07:00'
-        >>> la.instant(datetime.fromisoformat("2024-10-31T14:00:00-04:00")).isoformat()
-        '2024-10-31T18:00:00+00:00'
-        """
-        if self.zone is not None:
-            local = value.astimezone(self.zone)
-            if local.utcoffset() == value.utcoffset():
-                return local
-        return value.astimezone(UTC)
+    def place(self, value: datetime) -> datetime:
+        """``value`` as it is stored: see :func:`bridge.placed`."""
+        return placed(value, self.zone)
 
     def combine(self, day_: date, clock_: time) -> datetime:
         return datetime.combine(day_, clock_, self.zone)
@@ -231,11 +209,9 @@ def moment(
         else:
             if len(raw) == 10:
                 return parsed.date(), None
-            if parsed.tzinfo is not None:
-                return zone.instant(parsed), None
-            return zone.local(parsed.replace(tzinfo=zone.placing)), None
-    start, end = parse_when(raw, zone.placing, formats=formats, dayfirst=_dayfirst(raw, dayfirst))
-    return _local(start, zone), _local(end, zone) if end is not None else None
+            return zone.place(parsed), None
+    start, end = parse_when(raw, zone.zone, formats=formats, dayfirst=_dayfirst(raw, dayfirst))
+    return _whole_seconds(start), _whole_seconds(end) if end is not None else None
 
 
 def day(value: object, *, formats: tuple[str, ...] = (), dayfirst: bool = False) -> date:
@@ -258,7 +234,7 @@ def day(value: object, *, formats: tuple[str, ...] = (), dayfirst: bool = False)
             return date(int(iso[1]), int(iso[2]), int(iso[3]))
         except ValueError as e:
             raise ValueError(f"cannot read {raw!r} as a date: {e}") from None
-    start, _ = parse_when(raw, _FLOATING, formats=formats, dayfirst=_dayfirst(raw, dayfirst))
+    start, _ = parse_when(raw, None, formats=formats, dayfirst=_dayfirst(raw, dayfirst))
     return start.date() if isinstance(start, datetime) else start
 
 
@@ -314,7 +290,7 @@ def _excel(serial: float, zone: Zone) -> datetime | date:
     start = _EXCEL_EPOCH + timedelta(days=whole)
     if serial == whole:
         return start
-    return zone.local(datetime.combine(start, _fraction(serial - whole), zone.placing))
+    return datetime.combine(start, _fraction(serial - whole), zone.zone)
 
 
 def _fraction(part: float) -> time:
@@ -325,7 +301,7 @@ def _fraction(part: float) -> time:
     return time(seconds // 3600, seconds % 3600 // 60, seconds % 60)
 
 
-def _local(value: datetime | date, zone: Zone) -> datetime | date:
+def _whole_seconds(value: datetime | date) -> datetime | date:
     if not isinstance(value, datetime):
         return value
-    return zone.local(value.replace(microsecond=0))  # iCalendar times have whole seconds
+    return value.replace(microsecond=0)  # iCalendar times have whole seconds
